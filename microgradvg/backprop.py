@@ -1,0 +1,132 @@
+"""Reverse-mode passes over Tensor graphs: `backward` and the functional `grad`.
+
+One pass visits the nodes in reverse topological order and applies each op's
+rule from `rules.RULES`. With `create_graph=True` the rules run on Tensors, so
+the gradients they return are themselves graphs (grad of grad, any order).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from .graph import topological_order
+from .tensor import Tensor, as_array
+
+
+def backpropagate(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool) -> tuple[list, dict]:
+    """The graph's nodes in topological order, and ∂/∂node for each, keyed by id(node).
+
+    The gradients are ndarrays, or Tensors when `create_graph` is true.
+    """
+    from .rules import RULES
+
+    order = topological_order(*roots)
+    grads: dict[int, Any] = {}
+    for root, seed in zip(roots, seeds):
+        previous = grads.get(id(root))
+        grads[id(root)] = seed if previous is None else previous + seed
+    for node in reversed(order):
+        parents = node.parents
+        if not parents:
+            continue
+        g = grads.get(id(node))
+        if g is None:
+            continue
+        if create_graph:
+            out, inputs = node, parents
+        else:
+            out, inputs = node.data, [parent.data for parent in parents]
+        needs = [parent.requires_grad for parent in parents]
+        for parent, parent_grad in zip(parents, RULES[node.op](g, out, inputs, node.ctx, needs)):
+            if parent_grad is None:
+                continue
+            key = id(parent)
+            previous = grads.get(key)
+            grads[key] = parent_grad if previous is None else previous + parent_grad
+    return order, grads
+
+
+def backward(root: Tensor, grad: Any = None, create_graph: bool = False) -> None:
+    """Set `.grad` on every node of `root`'s graph (see `Tensor.backward`)."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this Tensor does not require grad (no input had requires_grad=True, "
+            "or it was computed under no_grad())"
+        )
+    order, grads = backpropagate([root], [_seed(root, grad, create_graph)], create_graph)
+    intermediate = set()
+    for node in order:
+        if node.parents:
+            node.grad = grads.get(id(node))
+            intermediate.add(id(node.grad))
+    for node in order:
+        if node.parents or not node.requires_grad:
+            continue
+        g = grads.get(id(node))
+        if g is None:
+            continue
+        if node.grad is not None:
+            node.grad = node.grad + g
+        elif isinstance(g, np.ndarray) and (g.base is not None or id(g) in intermediate):
+            # A leaf owns its gradient, so an in-place edit by the user cannot reach another node.
+            node.grad = g.copy()
+        else:
+            node.grad = g
+        intermediate.add(id(node.grad))
+
+
+def grad(
+    outputs: Union[Tensor, Sequence[Tensor]],
+    inputs: Union[Tensor, Sequence[Tensor]],
+    grad_outputs: Optional[Sequence[Any]] = None,
+    create_graph: bool = False,
+) -> list[Tensor]:
+    """∂(outputs)/∂(inputs) as a list of Tensors, one per input, leaving every `.grad` alone.
+
+    Each output needs a one-element shape or a matching entry in `grad_outputs`
+    (the vector of the vector–Jacobian product). With `create_graph=True` the
+    returned Tensors carry graphs, so they can be differentiated again.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for output in outputs:
+        if not output.requires_grad:
+            raise RuntimeError("grad: an output does not require grad, so it has no graph to differentiate")
+    seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
+    _, grads = backpropagate(outputs, seeds, create_graph)
+    result = []
+    for x in inputs:
+        g = grads.get(id(x))
+        if g is None:
+            result.append(Tensor._leaf(np.zeros_like(x.data)))
+        elif isinstance(g, Tensor):
+            result.append(g)
+        else:
+            result.append(Tensor._leaf(g))
+    return result
+
+
+def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    """The starting gradient: 1 for a one-element root, else the given `grad` of the same shape."""
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: the output has shape {root.shape}, so pass grad= (an array of that shape); "
+                "only a one-element output has the implicit gradient 1"
+            )
+        seed = np.ones_like(root.data)
+    else:
+        seed = grad.data if isinstance(grad, Tensor) and not create_graph else grad
+        if not isinstance(seed, Tensor):
+            seed = as_array(seed, "backward").astype(root.data.dtype, copy=False)
+        if seed.shape != root.shape:
+            raise ValueError(f"backward: grad has shape {seed.shape} but the output has shape {root.shape}")
+    if create_graph and not isinstance(seed, Tensor):
+        seed = Tensor._leaf(seed)
+    return seed

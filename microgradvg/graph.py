@@ -1,0 +1,66 @@
+"""The graph protocol that `Value` and `Tensor` share.
+
+Every node exposes `data`, `grad`, `op`, `label`, `parents` and, through
+`node.factor(i)`, the local chain-rule factor on the edge to `parents[i]`.
+This module walks such graphs: topological order, zeroing gradients.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Protocol, Sequence
+
+
+class Node(Protocol):
+    """What chain inspection and rendering rely on, for either engine."""
+
+    data: Any
+    grad: Any
+    op: str
+    label: str
+    parents: tuple[Any, ...]
+
+    def factor(self, index: int) -> Any: ...
+
+
+def topological_order(root: Any, *more_roots: Any) -> list[Any]:
+    """Every node the roots depend on, parents before children, `root` last.
+
+    Iterative depth-first post-order, so a graph a million nodes deep works,
+    and deterministic: the same graph always gives the same order.
+    """
+    order: list[Any] = []
+    visited = {id(root)}
+    stack: list[tuple[Any, Iterator[Any]]] = [(root, iter(root.parents))]
+    for extra in more_roots:
+        if id(extra) not in visited:
+            visited.add(id(extra))
+            stack.insert(0, (extra, iter(extra.parents)))
+    while stack:
+        node, pending = stack[-1]
+        for parent in pending:
+            if id(parent) not in visited:
+                visited.add(id(parent))
+                stack.append((parent, iter(parent.parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def leaves(root: Any) -> list[Any]:
+    """The nodes of the graph that have no parents (inputs and parameters)."""
+    return [node for node in topological_order(root) if not node.parents]
+
+
+def zero_grad(root: Any) -> None:
+    """Reset the gradient of every node in the graph of `root`."""
+    for node in topological_order(root):
+        node.zero_grad()
+
+
+def edges(order: Sequence[Any]) -> Iterator[tuple[Any, int, Any]]:
+    """Every edge `(child, index, parent)` among the nodes of `order`."""
+    for child in order:
+        for index, parent in enumerate(child.parents):
+            yield child, index, parent

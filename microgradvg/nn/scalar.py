@@ -1,0 +1,120 @@
+"""Scalar neural networks made of `Value`s: `Neuron`, `Layer`, `ScalarMLP`.
+
+micrograd's shape (`MLP(2, [16, 16, 1])`), with a choice of activation and
+labels on every parameter (`L1.n3.w7`, `L2.n0.b`) so chains and pictures read well.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+from ..init import Seed, initialiser, rng_from
+from ..scalar import Value
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+Input = Sequence[Union[Value, float]]
+
+
+def check_activation(name: str) -> str:
+    """`name` if it is a known activation, else a ValueError listing them."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation: unknown {name!r}; valid: {list(ACTIVATIONS)}")
+    return name
+
+
+def activate(z: Value, activation: str) -> Value:
+    """Apply the named activation to a pre-activation Value."""
+    if activation == "linear":
+        return z
+    return getattr(z, activation)()
+
+
+def as_values(x: Input) -> list[Value]:
+    """Inputs as Values: floats become leaves labelled x0, x1, …"""
+    return [xi if type(xi) is Value else Value(xi, f"x{i}") for i, xi in enumerate(x)]
+
+
+class Neuron:
+    """aˡⱼ = activation(Σᵢ wⱼᵢ xᵢ + bⱼ), its pre-activation one `linear` node."""
+
+    def __init__(self, weights: Sequence[float], bias: float, activation: str, label: str) -> None:
+        self.w = [Value(w, f"{label}.w{i}") for i, w in enumerate(weights)]
+        self.b = Value(bias, f"{label}.b")
+        self.activation = check_activation(activation)
+
+    def __call__(self, x: Input) -> Value:
+        return activate(Value.linear(self.w, as_values(x), self.b), self.activation)
+
+    def parameters(self) -> list[Value]:
+        """Weights then bias."""
+        return [*self.w, self.b]
+
+    def __repr__(self) -> str:
+        return f"Neuron({len(self.w)}, activation={self.activation!r})"
+
+
+class Layer:
+    """A list of neurons sharing the same inputs."""
+
+    def __init__(self, neurons: list[Neuron]) -> None:
+        self.neurons = neurons
+
+    def __call__(self, x: Input) -> list[Value]:
+        x = as_values(x)
+        return [neuron(x) for neuron in self.neurons]
+
+    def parameters(self) -> list[Value]:
+        """Every neuron's parameters, neuron by neuron."""
+        return [p for neuron in self.neurons for p in neuron.parameters()]
+
+    def __repr__(self) -> str:
+        return f"Layer(of {len(self.neurons)} neurons: {self.neurons[0]!r})"
+
+
+class ScalarMLP:
+    """A multi-layer perceptron of Values: `ScalarMLP(2, [16, 16, 1])`.
+
+    Hidden layers use `activation`, the last layer `output_activation`.
+    `init` names an initialisation from `microgradvg.init` ("uniform" is micrograd's).
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        output_activation: str = "linear",
+        init: str = "uniform",
+        seed: Seed = None,
+    ) -> None:
+        sizes = [nin, *nouts]
+        if len(nouts) == 0 or any(not isinstance(n, int) or n < 1 for n in sizes):
+            raise ValueError(f"MLP: sizes must be positive ints with at least one layer, got {sizes}")
+        make, rng = initialiser(init), rng_from(seed)
+        self.sizes = sizes
+        self.layers: list[Layer] = []
+        for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+            weights, biases = make(n_in, n_out, rng)
+            act = output_activation if index == len(nouts) else activation
+            self.layers.append(Layer([
+                Neuron(weights[j].tolist(), float(biases[j]), act, f"L{index}.n{j}")
+                for j in range(n_out)
+            ]))
+
+    def __call__(self, x: Input) -> Union[Value, list[Value]]:
+        """The output Value (or list of them when the last layer is wider than 1)."""
+        for layer in self.layers:
+            x = layer(x)
+        return x[0] if len(x) == 1 else x
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, layer by layer."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to 0."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def __repr__(self) -> str:
+        return f"MLP({self.sizes[0]}, {self.sizes[1:]})"

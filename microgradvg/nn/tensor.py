@@ -1,0 +1,118 @@
+"""Tensor neural networks: `Module`, `Linear` and `TensorMLP`.
+
+Nielsen's networks (`TensorMLP([784, 30, 30, 10])`) with named activations and
+initialisations; each layer is one fused `linear` node, so a chain through
+the network reads z → σ(z) → z → … with the weight matrix as the factor.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ..functional import linear
+from ..init import Seed, initialiser, rng_from
+from ..tensor import ArrayLike, Tensor
+from .scalar import check_activation
+
+
+class Module:
+    """A container of parameters: subclasses set attributes and define `forward`."""
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, parameter) for every parameter, in attribute order."""
+        for name, value in vars(self).items():
+            full = f"{prefix}{name}"
+            if isinstance(value, Tensor) and value.requires_grad:
+                yield full, value
+            elif isinstance(value, Module):
+                yield from value.named_parameters(f"{full}.")
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield from item.named_parameters(f"{full}.{i}.")
+
+    def parameters(self) -> list[Tensor]:
+        """Every parameter Tensor."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (set it to None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def __call__(self, x: ArrayLike) -> Tensor:
+        return self.forward(x if isinstance(x, Tensor) else Tensor(x))
+
+
+class Linear(Module):
+    """z = x Wᵀ + b with W of shape (n_out, n_in), as in Nielsen's zˡ = Wˡaˡ⁻¹ + bˡ."""
+
+    def __init__(
+        self, n_in: int, n_out: int, init: str = "nielsen", seed: Seed = None, label: str = "", dtype=np.float64
+    ) -> None:
+        weight, bias = initialiser(init)(n_in, n_out, rng_from(seed))
+        self.weight = Tensor(weight.astype(dtype), requires_grad=True, label=f"{label}W".lstrip("."))
+        self.bias = Tensor(bias.astype(dtype), requires_grad=True, label=f"{label}b".lstrip("."))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return linear(x, self.weight, self.bias)
+
+    def __repr__(self) -> str:
+        n_out, n_in = self.weight.shape
+        return f"Linear({n_in}, {n_out})"
+
+
+class TensorMLP(Module):
+    """A multi-layer perceptron: `TensorMLP([784, 30, 10], activation="sigmoid")`.
+
+    Hidden layers use `activation`, the last `output_activation` (default: the
+    same). Parameters are labelled `L1.W`, `L1.b`, … like Nielsen's Wˡ, bˡ.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "sigmoid",
+        output_activation: str | None = None,
+        init: str = "nielsen",
+        seed: Seed = None,
+        dtype=np.float64,
+    ) -> None:
+        sizes = list(sizes)
+        if len(sizes) < 2 or any(not isinstance(n, (int, np.integer)) or n < 1 for n in sizes):
+            raise ValueError(f"MLP: sizes must be at least two positive ints, got {sizes}")
+        self.sizes = sizes
+        self.activation = check_activation(activation)
+        self.output_activation = check_activation(output_activation or activation)
+        rng = rng_from(seed)
+        self.layers = [
+            Linear(n_in, n_out, init, rng, label=f"L{i}.", dtype=dtype)
+            for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1)
+        ]
+
+    def activation_of(self, layer: int) -> str:
+        """The activation of layer `layer` (1-based, like Nielsen's l)."""
+        return self.output_activation if layer == len(self.layers) else self.activation
+
+    def forward(self, x: Tensor) -> Tensor:
+        for i, layer in enumerate(self.layers, start=1):
+            x = apply_activation(layer(x), self.activation_of(i))
+        return x
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        for i, layer in enumerate(self.layers, start=1):
+            yield f"{prefix}L{i}.W", layer.weight
+            yield f"{prefix}L{i}.b", layer.bias
+
+    def __repr__(self) -> str:
+        return f"MLP({self.sizes}, activation={self.activation!r}, output_activation={self.output_activation!r})"
+
+
+def apply_activation(z: Tensor, activation: str) -> Tensor:
+    """The named activation of a Tensor (`linear` is the identity)."""
+    return z if activation == "linear" else getattr(z, activation)()

@@ -1,0 +1,84 @@
+"""Optimisers that update parameters in place from their `.grad`: `SGD` and `Adam`.
+
+Both work on Tensor parameters (ndarray data) and on scalar `Value`s.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+
+class Optimizer:
+    """Holds the parameter list; `zero_grad()` clears their gradients."""
+
+    def __init__(self, params: Iterable[Any], lr: float) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: the parameter list is empty")
+        if not lr > 0:
+            raise ValueError(f"{type(self).__name__}: lr must be > 0, got {lr!r}")
+        self.lr = lr
+
+    def zero_grad(self) -> None:
+        """Clear every parameter's gradient (None for Tensors, 0.0 for Values)."""
+        for p in self.params:
+            p.zero_grad()
+
+
+class SGD(Optimizer):
+    """w ← w − η(∇w + λw), with momentum v ← μv + (∇w + λw), w ← w − ηv when μ > 0."""
+
+    def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.velocity: list[Any] = [None] * len(self.params)
+
+    def step(self) -> None:
+        """One update of every parameter that has a gradient."""
+        lr, momentum, decay = self.lr, self.momentum, self.weight_decay
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is None:
+                continue
+            if decay:
+                g = g + decay * p.data
+            if momentum:
+                v = self.velocity[i]
+                g = self.velocity[i] = g if v is None else momentum * v + g
+            p.data -= lr * g  # in place for ndarrays, rebinding for a Value's float
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba): bias-corrected running means of ∇w and ∇w² scale each step."""
+
+    def __init__(
+        self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
+        super().__init__(params, lr)
+        self.betas = betas
+        self.eps = eps
+        self.steps = 0
+        self.first = [np.zeros_like(np.asarray(p.data)) for p in self.params]
+        self.second = [np.zeros_like(np.asarray(p.data)) for p in self.params]
+
+    def step(self) -> None:
+        """One bias-corrected Adam update."""
+        beta1, beta2 = self.betas
+        self.steps += 1
+        correction1 = 1 - beta1**self.steps
+        correction2 = 1 - beta2**self.steps
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            self.first[i] = beta1 * self.first[i] + (1 - beta1) * p.grad
+            self.second[i] = beta2 * self.second[i] + (1 - beta2) * np.square(p.grad)
+            update = self.lr * (self.first[i] / correction1) / (np.sqrt(self.second[i] / correction2) + self.eps)
+            if isinstance(p.data, np.ndarray):
+                p.data -= update
+            else:
+                p.data -= float(update)

@@ -1,0 +1,322 @@
+"""The derivative rules of every Tensor op, as a table from op name to VJP.
+
+A rule maps the gradient `g` of an op's output to the gradients of its
+inputs: `rule(g, out, inputs, ctx, needs) -> one gradient (or None) per input`.
+Each rule is written once and runs on either kind of operand: ndarrays for
+an ordinary backward pass, or Tensors when `create_graph=True`, in which case
+the rule's own operations are recorded and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from .tensor import Tensor, scatter_add, sech2
+
+Rule = Callable[[Any, Any, Sequence[Any], Any, Sequence[bool]], tuple]
+RULES: dict[str, Rule] = {}
+
+
+def rule(op: str) -> Callable[[Rule], Rule]:
+    """Register the decorated function as the VJP of `op`."""
+
+    def register(function: Rule) -> Rule:
+        RULES[op] = function
+        return function
+
+    return register
+
+
+# ---- helpers that work on ndarrays and Tensors alike ---------------------------
+
+
+def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
+    """Undo broadcasting: sum `g` over the axes that broadcasting added or stretched."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    return g.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
+
+
+def _raw(x: Any) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _kept_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    """The shape a reduction over `axis` gives with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = (axis,) if isinstance(axis, int) else axis
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _expand(g: Any, shape: tuple[int, ...]) -> Any:
+    return np.broadcast_to(g, shape) if isinstance(g, np.ndarray) else g.expand(shape)
+
+
+def _exp(x: Any) -> Any:
+    return np.exp(x) if isinstance(x, np.ndarray) else x.exp()
+
+
+def _log(x: Any) -> Any:
+    return np.log(x) if isinstance(x, np.ndarray) else x.log()
+
+
+def _tanh(x: Any) -> Any:
+    return np.tanh(x) if isinstance(x, np.ndarray) else x.tanh()
+
+
+def _sech2(x: Any) -> Any:
+    return sech2(x) if isinstance(x, np.ndarray) else x.sech2()
+
+
+def _softmax(x: Any, axis: int) -> Any:
+    if isinstance(x, np.ndarray):
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+    return x.softmax(axis)
+
+
+def _mask(condition: np.ndarray, like: Any) -> np.ndarray:
+    return condition.astype(_raw(like).dtype)
+
+
+def _batch_size(z: Any) -> int:
+    return z.shape[0] if z.ndim > 1 else 1
+
+
+# ---- arithmetic ------------------------------------------------------------------
+
+
+@rule("+")
+def add(g, out, inputs, ctx, needs):
+    a, b = inputs
+    return (sum_to(g, a.shape) if needs[0] else None, sum_to(g, b.shape) if needs[1] else None)
+
+
+@rule("-")
+def subtract(g, out, inputs, ctx, needs):
+    a, b = inputs
+    return (sum_to(g, a.shape) if needs[0] else None, sum_to(-g, b.shape) if needs[1] else None)
+
+
+@rule("*")
+def multiply(g, out, inputs, ctx, needs):
+    a, b = inputs
+    return (sum_to(g * b, a.shape) if needs[0] else None, sum_to(g * a, b.shape) if needs[1] else None)
+
+
+@rule("/")
+def divide(g, out, inputs, ctx, needs):
+    a, b = inputs
+    by_a = g / b
+    return (sum_to(by_a, a.shape) if needs[0] else None, sum_to(-by_a * out, b.shape) if needs[1] else None)
+
+
+@rule("neg")
+def negate(g, out, inputs, ctx, needs):
+    return (-g,)
+
+
+@rule("**const")
+def power_constant(g, out, inputs, ctx, needs):
+    (x,) = inputs
+    return (g * ctx * x ** (ctx - 1.0),)
+
+
+@rule("**")
+def power(g, out, inputs, ctx, needs):
+    a, b = inputs
+    by_a = sum_to(g * b * a ** (b - 1.0), a.shape) if needs[0] else None
+    by_b = sum_to(g * out * _log(a), b.shape) if needs[1] else None
+    return (by_a, by_b)
+
+
+@rule("@")
+def matmul(g, out, inputs, ctx, needs):
+    a, b = inputs
+    if a.ndim == 1 and b.ndim == 1:
+        return (g * b if needs[0] else None, g * a if needs[1] else None)
+    a2 = a.reshape(1, a.shape[0]) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape[0], 1) if b.ndim == 1 else b
+    g2 = g
+    if a.ndim == 1:
+        g2 = g2.reshape(*g2.shape[:-1], 1, g2.shape[-1])
+    if b.ndim == 1:
+        g2 = g2.reshape(*g2.shape, 1)
+    by_a = by_b = None
+    if needs[0]:
+        by_a = sum_to(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
+    if needs[1]:
+        by_b = sum_to(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape)
+    return (by_a, by_b)
+
+
+@rule("linear")
+def linear(g, out, inputs, ctx, needs):
+    """z = x Wᵀ + b:  ∂/∂x = g W,  ∂/∂W = gᵀ x,  ∂/∂b = Σ_batch g."""
+    x, weight, bias = inputs
+    n_out, n_in = weight.shape
+    g2 = g if g.ndim == 2 else g.reshape(-1, n_out)
+    x2 = x if x.ndim == 2 else x.reshape(-1, n_in)
+    return (
+        g @ weight if needs[0] else None,
+        g2.T @ x2 if needs[1] else None,
+        g2.sum(axis=0) if needs[2] else None,
+    )
+
+
+# ---- elementwise -------------------------------------------------------------------
+
+
+@rule("exp")
+def exp(g, out, inputs, ctx, needs):
+    return (g * out,)
+
+
+@rule("log")
+def log(g, out, inputs, ctx, needs):
+    return (g / inputs[0],)
+
+
+@rule("tanh")
+def tanh(g, out, inputs, ctx, needs):
+    return (g * _sech2(inputs[0]),)
+
+
+@rule("sech2")
+def sech2_rule(g, out, inputs, ctx, needs):
+    """∂sech²x/∂x = −2·sech²x·tanh x."""
+    return (g * out * _tanh(inputs[0]) * -2.0,)
+
+
+@rule("sigmoid")
+def sigmoid(g, out, inputs, ctx, needs):
+    """σ'(x) = σ(x)·σ(−x): saved at forward time, or rebuilt as Tensors to differentiate again."""
+    if isinstance(g, np.ndarray):
+        return (g * ctx,)
+    return (g * out * (-inputs[0]).sigmoid(),)
+
+
+@rule("relu")
+def relu(g, out, inputs, ctx, needs):
+    return (g * _mask(_raw(inputs[0]) > 0, g),)
+
+
+# ---- reductions ------------------------------------------------------------------
+
+
+@rule("sum")
+def sum_rule(g, out, inputs, ctx, needs):
+    axis, keepdims = ctx
+    shape = inputs[0].shape
+    kept = g if keepdims else g.reshape(_kept_shape(shape, axis))
+    return (_expand(kept, shape),)
+
+
+@rule("mean")
+def mean(g, out, inputs, ctx, needs):
+    axis, keepdims = ctx
+    shape = inputs[0].shape
+    count = inputs[0].size // max(out.size, 1) if inputs[0].size else 1
+    kept = g if keepdims else g.reshape(_kept_shape(shape, axis))
+    return (_expand(kept / count, shape),)
+
+
+@rule("max")
+def max_rule(g, out, inputs, ctx, needs):
+    axis, keepdims = ctx
+    x = _raw(inputs[0])
+    kept_shape = _kept_shape(x.shape, axis)
+    ties = x == _raw(out).reshape(kept_shape)
+    share = ties / ties.sum(axis=axis, keepdims=True)
+    return (g.reshape(kept_shape) * share.astype(x.dtype),)
+
+
+@rule("softmax")
+def softmax(g, out, inputs, ctx, needs):
+    return (out * (g - (g * out).sum(axis=ctx, keepdims=True)),)
+
+
+@rule("log_softmax")
+def log_softmax(g, out, inputs, ctx, needs):
+    return (g - _exp(out) * g.sum(axis=ctx, keepdims=True),)
+
+
+# ---- shape ------------------------------------------------------------------------
+
+
+@rule("reshape")
+def reshape(g, out, inputs, ctx, needs):
+    return (g.reshape(inputs[0].shape),)
+
+
+@rule("transpose")
+def transpose(g, out, inputs, ctx, needs):
+    return (g.transpose(tuple(np.argsort(ctx))),)
+
+
+@rule("expand")
+def expand(g, out, inputs, ctx, needs):
+    return (sum_to(g, inputs[0].shape),)
+
+
+@rule("index")
+def index(g, out, inputs, ctx, needs):
+    shape = inputs[0].shape
+    if isinstance(g, np.ndarray):
+        return (scatter_add(g, ctx, shape),)
+    return (g.scatter(ctx, shape),)
+
+
+@rule("scatter")
+def scatter(g, out, inputs, ctx, needs):
+    return (g[ctx[0]],)
+
+
+def _slices(axis: int, part: Any) -> tuple:
+    return (slice(None),) * axis + (part,)
+
+
+@rule("concatenate")
+def concatenate(g, out, inputs, ctx, needs):
+    grads: list[Optional[Any]] = []
+    start = 0
+    for x, need in zip(inputs, needs):
+        stop = start + x.shape[ctx]
+        grads.append(g[_slices(ctx, slice(start, stop))] if need else None)
+        start = stop
+    return tuple(grads)
+
+
+@rule("stack")
+def stack(g, out, inputs, ctx, needs):
+    return tuple(g[_slices(ctx, i)] if need else None for i, need in enumerate(needs))
+
+
+# ---- losses ---------------------------------------------------------------------
+
+
+@rule("softmax_cross_entropy")
+def softmax_cross_entropy(g, out, inputs, ctx, needs):
+    """∂/∂z of mean(−log softmax(z)[y]) = (softmax(z) − onehot(y)) / batch."""
+    z = inputs[0]
+    labels, onehot = ctx
+    return (g * ((_softmax(z, -1) - onehot) / _batch_size(z)),)
+
+
+@rule("sigmoid_cross_entropy")
+def sigmoid_cross_entropy(g, out, inputs, ctx, needs):
+    """∂/∂z of mean(Σ[softplus(z) − y z]) = (σ(z) − y) / batch: Nielsen's δᴸ = aᴸ − y."""
+    z = inputs[0]
+    sigma = z.sigmoid() if isinstance(z, Tensor) else _stable_sigmoid(z)
+    return (g * ((sigma - ctx) / _batch_size(z)),)
+
+
+def _stable_sigmoid(z: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))
+    near = 1.0 / (1.0 + e)
+    return np.where(z >= 0, near, e * near)

@@ -1,0 +1,469 @@
+"""`Tensor`: a numpy array in a computation graph, one node per operation.
+
+Each op runs numpy once and records its parents and what its derivative
+rule needs (`ctx`). The rules themselves live in `rules.py`, one per op,
+and `backprop.py` walks the graph; `factor(i)` exposes each edge's VJP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from numbers import Real
+from typing import Any, Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
+Axis = Union[int, tuple[int, ...], None]
+
+
+class _GradMode:
+    enabled = True
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside this block, ops record no graph (for evaluation and updates)."""
+    previous = _GradMode.enabled
+    _GradMode.enabled = False
+    try:
+        yield
+    finally:
+        _GradMode.enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """False inside `no_grad()`."""
+    return _GradMode.enabled
+
+
+def as_array(data: Any, op: str = "Tensor") -> np.ndarray:
+    """`data` as a float ndarray: float32 and float64 kept, everything real → float64 (a copy)."""
+    array = np.array(data)
+    if array.dtype == np.float64 or array.dtype == np.float32:
+        return array
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64)
+    raise TypeError(f"{op}: data must be real numbers, got dtype {array.dtype} from {type(data).__name__}")
+
+
+class Tensor:
+    """An ndarray that records the graph of operations producing it.
+
+    `data` is the ndarray (float64 by default, float32 kept), `grad` an ndarray
+    of the same shape after `backward()` (None before), `op`/`label`/`parents`
+    as for `Value`; `factor(i)` is the edge's chain-rule factor (a VJP).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "op", "label", "parents", "ctx")
+    # Makes numpy hand `ndarray + Tensor` to Tensor.__radd__ instead of building an object array.
+    __array_ufunc__ = None
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, label: str = "") -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = as_array(data)
+        self.grad: Optional[np.ndarray] = None
+        self.requires_grad = bool(requires_grad)
+        self.op = ""
+        self.label = label
+        self.parents: tuple[Tensor, ...] = ()
+        self.ctx: Any = None
+
+    # ---- array-like surface -------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def item(self) -> float:
+        """The single element as a Python float (error if there is more than one)."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element Tensor has an item; shape is {self.shape}")
+        return float(self.data.reshape(()))
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray (shared, not copied)."""
+        return self.data
+
+    def detach(self) -> Tensor:
+        """The same data as a new leaf that does not require grad."""
+        return Tensor._leaf(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
+        extras = f", label={self.label!r}" if self.label else ""
+        extras += f", op={self.op!r}" if self.op else ""
+        extras += ", requires_grad=True" if self.requires_grad else ""
+        extras += ", dtype=float32" if self.data.dtype == np.float32 else ""
+        return f"Tensor({body}{extras})"
+
+    @staticmethod
+    def _leaf(array: np.ndarray) -> Tensor:
+        node = _new_tensor(Tensor)
+        node.data = array
+        node.grad = None
+        node.requires_grad = False
+        node.op = ""
+        node.label = ""
+        node.parents = ()
+        node.ctx = None
+        return node
+
+    # ---- the graph protocol -------------------------------------------------
+
+    def factor(self, index: int) -> Any:
+        """The chain-rule factor on the edge to `parents[index]` (a `TensorFactor`)."""
+        from .factors import TensorFactor
+
+        return TensorFactor(self, index)
+
+    def zero_grad(self) -> None:
+        """Forget this node's gradient."""
+        self.grad = None
+
+    def backward(self, grad: Optional[ArrayLike] = None, create_graph: bool = False) -> None:
+        """Fill `grad` on every node of the graph with ∂self/∂node (a VJP with `grad`).
+
+        `grad` defaults to 1 for a one-element Tensor and is required otherwise.
+        Intermediate gradients are recomputed on every call; leaf gradients
+        accumulate. With `create_graph=True` the gradients are Tensors that can
+        themselves be differentiated.
+        """
+        backward(self, grad, create_graph)
+
+    # ---- arithmetic ---------------------------------------------------------
+
+    def __add__(self, other: ArrayLike) -> Tensor:
+        other = lift(other, self)
+        return _result(_broadcasting("+", np.add, self, other), (self, other), "+")
+
+    def __radd__(self, other: ArrayLike) -> Tensor:
+        return lift(other, self).__add__(self)
+
+    def __sub__(self, other: ArrayLike) -> Tensor:
+        other = lift(other, self)
+        return _result(_broadcasting("-", np.subtract, self, other), (self, other), "-")
+
+    def __rsub__(self, other: ArrayLike) -> Tensor:
+        return lift(other, self).__sub__(self)
+
+    def __mul__(self, other: ArrayLike) -> Tensor:
+        other = lift(other, self)
+        return _result(_broadcasting("*", np.multiply, self, other), (self, other), "*")
+
+    def __rmul__(self, other: ArrayLike) -> Tensor:
+        return lift(other, self).__mul__(self)
+
+    def __truediv__(self, other: ArrayLike) -> Tensor:
+        other = lift(other, self)
+        return _result(_broadcasting("/", np.divide, self, other), (self, other), "/")
+
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
+        return lift(other, self).__truediv__(self)
+
+    def __neg__(self) -> Tensor:
+        return _result(np.negative(self.data), (self,), "neg")
+
+    def __pow__(self, exponent: ArrayLike) -> Tensor:
+        """xᵖ; ∂/∂x = p·xᵖ⁻¹ and, for a Tensor exponent, ∂/∂p = xᵖ·ln x (needs x > 0)."""
+        if isinstance(exponent, Real) and not isinstance(exponent, bool):
+            p = float(exponent)
+            if not p.is_integer() and (self.data < 0).any():
+                bad = self.data[self.data < 0].flat[0]
+                raise ValueError(
+                    f"**: negative base {bad!r} to the fractional power {p!r} is not real; "
+                    "use an integer exponent or bases ≥ 0"
+                )
+            return _result(np.power(self.data, p), (self,), "**const", p)
+        exponent = lift(exponent, self)
+        if exponent.requires_grad and (self.data <= 0).any():
+            bad = self.data[self.data <= 0].flat[0]
+            raise ValueError(
+                f"**: base {bad!r} is not positive, so ∂(x**p)/∂p = x**p·ln(x) is undefined; "
+                "a Tensor exponent that requires grad needs bases > 0"
+            )
+        return _result(_broadcasting("**", np.power, self, exponent), (self, exponent), "**")
+
+    def __rpow__(self, base: ArrayLike) -> Tensor:
+        return lift(base, self).__pow__(self)
+
+    def __matmul__(self, other: ArrayLike) -> Tensor:
+        """numpy's matmul: 1-D, 2-D and batched with broadcast batch dimensions."""
+        other = lift(other, self)
+        try:
+            out = np.matmul(self.data, other.data)
+        except ValueError:
+            raise ValueError(
+                f"@: shapes {self.shape} and {other.shape} do not match for matmul "
+                "(the last axis of the left must equal the second-to-last of the right)"
+            ) from None
+        return _result(out, (self, other), "@")
+
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
+        return lift(other, self).__matmul__(self)
+
+    # ---- elementwise functions ---------------------------------------------
+
+    def exp(self) -> Tensor:
+        """eˣ; ∂eˣ/∂x = eˣ."""
+        return _result(np.exp(self.data), (self,), "exp")
+
+    def log(self) -> Tensor:
+        """ln x for x > 0; ∂ln x/∂x = 1/x."""
+        if (self.data <= 0).any():
+            bad = self.data[self.data <= 0].flat[0]
+            raise ValueError(f"log: input {bad!r} is not positive; log needs every entry > 0")
+        return _result(np.log(self.data), (self,), "log")
+
+    def tanh(self) -> Tensor:
+        """tanh x; ∂tanh/∂x = sech²x, computed without cancellation."""
+        return _result(np.tanh(self.data), (self,), "tanh")
+
+    def sigmoid(self) -> Tensor:
+        """σ(x) = 1/(1+e⁻ˣ), exact at ±1000; ∂σ/∂x = σ(x)·σ(−x)."""
+        x = self.data
+        e = np.exp(-np.abs(x))  # e^(−|x|) never overflows
+        near = 1.0 / (1.0 + e)  # σ(|x|)
+        far = e * near  # σ(−|x|)
+        out = np.where(x >= 0, near, far)
+        return _result(out, (self,), "sigmoid", near * far)
+
+    def relu(self) -> Tensor:
+        """max(0, x); ∂relu/∂x = 1 where x > 0, else 0."""
+        return _result(np.maximum(self.data, 0.0), (self,), "relu")
+
+    def sech2(self) -> Tensor:
+        """sech²x = 1 − tanh²x = 4e/(1+e)² with e = e^(−2|x|): tanh's slope, itself differentiable."""
+        return _result(sech2(self.data), (self,), "sech2")
+
+    # ---- reductions ---------------------------------------------------------
+
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Σ over `axis` (int, tuple or None for all); the gradient broadcasts back."""
+        axis = normalize_axis("sum", axis, self.ndim)
+        return _result(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum", (axis, keepdims))
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The mean over `axis`; the gradient is spread evenly back."""
+        axis = normalize_axis("mean", axis, self.ndim)
+        return _result(self.data.mean(axis=axis, keepdims=keepdims), (self,), "mean", (axis, keepdims))
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The maximum over `axis`; the gradient is split evenly among tied maxima."""
+        axis = normalize_axis("max", axis, self.ndim)
+        if self.data.size == 0:
+            raise ValueError(f"max: the Tensor of shape {self.shape} is empty")
+        return _result(self.data.max(axis=axis, keepdims=keepdims), (self,), "max", (axis, keepdims))
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """eˣⁱ/Σⱼeˣʲ along `axis`, shifted by the max so ±1000 stays finite."""
+        axis = normalize_axis("softmax", axis, self.ndim)
+        shifted = self.data - self.data.max(axis=axis, keepdims=True)
+        e = np.exp(shifted)
+        return _result(e / e.sum(axis=axis, keepdims=True), (self,), "softmax", axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """xᵢ − log Σⱼeˣʲ along `axis`, computed stably."""
+        axis = normalize_axis("log_softmax", axis, self.ndim)
+        shifted = self.data - self.data.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        return _result(out, (self,), "log_softmax", axis)
+
+    # ---- shape --------------------------------------------------------------
+
+    def reshape(self, *shape: Union[int, Sequence[int]]) -> Tensor:
+        """The same data in a new shape (`-1` infers one axis); also `reshape((2, 3))`."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = tuple(shape[0])
+        try:
+            out = self.data.reshape(shape)
+        except (ValueError, TypeError):
+            raise ValueError(f"reshape: cannot reshape shape {self.shape} into {shape}") from None
+        return _result(out, (self,), "reshape")
+
+    def transpose(self, *axes: Union[int, Sequence[int]]) -> Tensor:
+        """Permute the axes (reversed when none are given), like numpy."""
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = tuple(axes[0])
+        order = tuple(range(self.ndim))[::-1] if not axes else axes
+        if sorted(int(a) % max(self.ndim, 1) for a in order) != list(range(self.ndim)):
+            raise ValueError(f"transpose: axes {order} are not a permutation of the {self.ndim} axes of {self.shape}")
+        order = tuple(int(a) % self.ndim for a in order)
+        return _result(self.data.transpose(order), (self,), "transpose", order)
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed (the matrix transpose for 2-D)."""
+        return self.transpose()
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Exchange two axes."""
+        order = list(range(self.ndim))
+        order[axis1], order[axis2] = order[axis2], order[axis1]
+        return self.transpose(order)
+
+    def expand(self, shape: Sequence[int]) -> Tensor:
+        """numpy's broadcast_to; the gradient sums back to this shape."""
+        shape = tuple(shape)
+        try:
+            out = np.broadcast_to(self.data, shape)
+        except ValueError:
+            raise ValueError(f"expand: shape {self.shape} cannot broadcast to {shape}") from None
+        return _result(out, (self,), "expand")
+
+    def __getitem__(self, index: Any) -> Tensor:
+        """numpy indexing: ints, slices, integer arrays (repeats accumulate) and boolean masks."""
+        index = _plain_index(index)
+        try:
+            out = self.data[index]
+        except IndexError as error:
+            raise IndexError(f"[]: index {index!r} is invalid for shape {self.shape}: {error}") from None
+        if isinstance(out, np.ndarray) and out.base is self.data:
+            out = out.copy()  # a view would change if the parent's data were updated in place
+        return _result(np.asarray(out), (self,), "index", index)
+
+    def scatter(self, index: Any, shape: Sequence[int]) -> Tensor:
+        """zeros(shape) with this Tensor added at `index` (the adjoint of indexing)."""
+        return _result(scatter_add(self.data, index, tuple(shape)), (self,), "scatter", (index, tuple(shape)))
+
+
+# ---- module functions -------------------------------------------------------
+
+
+def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+    """Join Tensors along an existing axis, like numpy.concatenate."""
+    parts = _lift_all("concatenate", tensors)
+    try:
+        out = np.concatenate([t.data for t in parts], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as error:
+        shapes = [t.shape for t in parts]
+        raise ValueError(f"concatenate: shapes {shapes} do not join along axis {axis}: {error}") from None
+    return _result(out, parts, "concatenate", axis % out.ndim)
+
+
+def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+    """Join same-shape Tensors along a new axis, like numpy.stack."""
+    parts = _lift_all("stack", tensors)
+    try:
+        out = np.stack([t.data for t in parts], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as error:
+        shapes = [t.shape for t in parts]
+        raise ValueError(f"stack: shapes {shapes} cannot stack along axis {axis}: {error}") from None
+    return _result(out, parts, "stack", axis % out.ndim)
+
+
+def sech2(x: np.ndarray) -> np.ndarray:
+    """sech²x = 4e/(1+e)² with e = e^(−2|x|): exact where 1 − tanh²x cancels."""
+    e = np.exp(-2.0 * np.abs(x))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
+def scatter_add(values: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """zeros(shape) with `values` added at `index`; repeated integer indices accumulate."""
+    out = np.zeros(shape, dtype=values.dtype)
+    if _has_array_index(index):
+        np.add.at(out, index, values)
+    else:
+        out[index] = values
+    return out
+
+
+def lift(value: ArrayLike, like: Tensor) -> Tensor:
+    """A Tensor for `value`; Python numbers take `like`'s dtype so float32 stays float32."""
+    if type(value) is Tensor:
+        return value
+    if isinstance(value, Real) and not isinstance(value, np.ndarray):
+        return Tensor._leaf(np.asarray(value, dtype=like.data.dtype))
+    if isinstance(value, Tensor):
+        return value
+    return Tensor._leaf(as_array(value))
+
+
+def normalize_axis(op: str, axis: Axis, ndim: int) -> Axis:
+    """`axis` as non-negative ints, or a ValueError naming the op and the valid range."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axes:
+        if not -max(ndim, 1) <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(f"{op}: axis {a} is out of range for a {ndim}-D Tensor (valid: {-ndim}..{ndim - 1})")
+    normalized = tuple(int(a) % max(ndim, 1) for a in axes)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{op}: axis {axis} repeats an axis")
+    return normalized[0] if isinstance(axis, (int, np.integer)) else normalized
+
+
+def _lift_all(op: str, tensors: Sequence[ArrayLike]) -> tuple[Tensor, ...]:
+    parts = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
+    if not parts:
+        raise ValueError(f"{op}: needs at least one Tensor")
+    return parts
+
+
+def _broadcasting(op: str, ufunc: Any, a: Tensor, b: Tensor) -> np.ndarray:
+    try:
+        return ufunc(a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"{op}: shapes {a.shape} and {b.shape} do not broadcast "
+            "(each axis, aligned from the right, must be equal or 1)"
+        ) from None
+
+
+def _plain_index(index: Any) -> Any:
+    """Tensors inside an index become their ndarrays; lists become arrays."""
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, Tensor):
+        data = index.data
+        return data.astype(np.intp) if data.dtype.kind == "f" else data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _has_array_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(part, np.ndarray) and part.dtype != np.bool_ for part in parts)
+
+
+def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tensor:
+    """A new op node; it keeps its parents only when some parent requires grad."""
+    node = _new_tensor(Tensor)
+    node.data = data
+    node.grad = None
+    node.op = op
+    node.label = ""
+    if _GradMode.enabled:
+        for parent in parents:
+            if parent.requires_grad:
+                node.requires_grad = True
+                node.parents = parents
+                node.ctx = ctx
+                return node
+    node.requires_grad = False
+    node.parents = ()
+    node.ctx = None
+    return node
+
+
+_new_tensor = object.__new__
+
+# backprop needs Tensor, so it is imported after the class exists.
+from .backprop import backward  # noqa: E402
