@@ -7,7 +7,8 @@ the gradients they return are themselves graphs (grad of grad, any order).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -78,9 +79,9 @@ def backward(root: Tensor, grad: Any = None, create_graph: bool = False) -> None
 
 
 def grad(
-    outputs: Union[Tensor, Sequence[Tensor]],
-    inputs: Union[Tensor, Sequence[Tensor]],
-    grad_outputs: Optional[Sequence[Any]] = None,
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Sequence[Any] | None = None,
     create_graph: bool = False,
 ) -> list[Tensor]:
     """∂(outputs)/∂(inputs) as a list of Tensors, one per input, leaving every `.grad` alone.

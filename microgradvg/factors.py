@@ -7,8 +7,6 @@ reports its gain on the gradient of the last backward pass.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from .tensor import Tensor
@@ -61,7 +59,7 @@ class TensorFactor:
         return float(np.sqrt(np.mean(probes)))
 
     @property
-    def gain(self) -> Optional[float]:
+    def gain(self) -> float | None:
         """‖gradient out‖ / ‖gradient in‖ on this edge in the last backward pass (None before one)."""
         g = self.child.grad
         if g is None or isinstance(g, Tensor):

@@ -7,7 +7,8 @@ This module walks such graphs: topological order, zeroing gradients.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Protocol, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 
 class Node(Protocol):

@@ -6,11 +6,11 @@ Each returns `(weights, biases)` as float64 arrays, weights shaped
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from collections.abc import Callable
 
 import numpy as np
 
-Seed = Union[int, np.random.Generator, None]
+Seed = int | np.random.Generator | None
 Initialiser = Callable[[int, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
 

@@ -5,7 +5,8 @@ Both work on Tensor parameters (ndarray data) and on scalar `Value`s.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

@@ -9,7 +9,8 @@ the rule's own operations are recorded and can be differentiated again.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -158,7 +159,7 @@ def matmul(g, out, inputs, ctx, needs):
 @rule("linear")
 def linear(g, out, inputs, ctx, needs):
     """z = x Wᵀ + b:  ∂/∂x = g W,  ∂/∂W = gᵀ x,  ∂/∂b = Σ_batch g."""
-    x, weight, bias = inputs
+    x, weight, _ = inputs
     n_out, n_in = weight.shape
     g2 = g if g.ndim == 2 else g.reshape(-1, n_out)
     x2 = x if x.ndim == 2 else x.reshape(-1, n_in)
@@ -228,7 +229,7 @@ def mean(g, out, inputs, ctx, needs):
 
 @rule("max")
 def max_rule(g, out, inputs, ctx, needs):
-    axis, keepdims = ctx
+    axis, _ = ctx
     x = _raw(inputs[0])
     kept_shape = _kept_shape(x.shape, axis)
     ties = x == _raw(out).reshape(kept_shape)
@@ -283,7 +284,7 @@ def _slices(axis: int, part: Any) -> tuple:
 
 @rule("concatenate")
 def concatenate(g, out, inputs, ctx, needs):
-    grads: list[Optional[Any]] = []
+    grads: list[Any | None] = []
     start = 0
     for x, need in zip(inputs, needs):
         stop = start + x.shape[ctx]
@@ -304,7 +305,7 @@ def stack(g, out, inputs, ctx, needs):
 def softmax_cross_entropy(g, out, inputs, ctx, needs):
     """∂/∂z of mean(−log softmax(z)[y]) = (softmax(z) − onehot(y)) / batch."""
     z = inputs[0]
-    labels, onehot = ctx
+    _, onehot = ctx
     return (g * ((_softmax(z, -1) - onehot) / _batch_size(z)),)
 
 

@@ -8,12 +8,12 @@ gradient can be read back as a sum over paths of products of these floats.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from numbers import Real
-from typing import Iterable, Union
 
 from .graph import topological_order
 
-Number = Union[int, float]
+Number = int | float
 
 # math.exp overflows a float64 above this argument.
 _EXP_MAX = 709.782712893384
@@ -28,7 +28,7 @@ class Value:
     ∂self/∂parents[i], the chain-rule factor on that edge.
     """
 
-    __slots__ = ("data", "grad", "op", "label", "parents", "local_derivatives")
+    __slots__ = ("data", "grad", "label", "local_derivatives", "op", "parents")
 
     def __init__(self, data: Real, label: str = "") -> None:
         if not isinstance(data, Real):

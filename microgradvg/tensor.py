@@ -8,13 +8,14 @@ and `backprop.py` walks the graph; `factor(i)` exposes each edge's VJP.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator, Sequence
 from numbers import Real
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Union
 
 import numpy as np
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
-Axis = Union[int, tuple[int, ...], None]
+Axis = int | tuple[int, ...] | None
 
 
 class _GradMode:
@@ -55,7 +56,7 @@ class Tensor:
     as for `Value`; `factor(i)` is the edge's chain-rule factor (a VJP).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "op", "label", "parents", "ctx")
+    __slots__ = ("ctx", "data", "grad", "label", "op", "parents", "requires_grad")
     # Makes numpy hand `ndarray + Tensor` to Tensor.__radd__ instead of building an object array.
     __array_ufunc__ = None
 
@@ -63,7 +64,7 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = as_array(data)
-        self.grad: Optional[np.ndarray] = None
+        self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.op = ""
         self.label = label
@@ -137,7 +138,7 @@ class Tensor:
         """Forget this node's gradient."""
         self.grad = None
 
-    def backward(self, grad: Optional[ArrayLike] = None, create_graph: bool = False) -> None:
+    def backward(self, grad: ArrayLike | None = None, create_graph: bool = False) -> None:
         """Fill `grad` on every node of the graph with ∂self/∂node (a VJP with `grad`).
 
         `grad` defaults to 1 for a one-element Tensor and is required otherwise.
@@ -287,7 +288,7 @@ class Tensor:
 
     # ---- shape --------------------------------------------------------------
 
-    def reshape(self, *shape: Union[int, Sequence[int]]) -> Tensor:
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same data in a new shape (`-1` infers one axis); also `reshape((2, 3))`."""
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
@@ -297,7 +298,7 @@ class Tensor:
             raise ValueError(f"reshape: cannot reshape shape {self.shape} into {shape}") from None
         return _result(out, (self,), "reshape")
 
-    def transpose(self, *axes: Union[int, Sequence[int]]) -> Tensor:
+    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
         """Permute the axes (reversed when none are given), like numpy."""
         if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
             axes = tuple(axes[0])
@@ -466,4 +467,4 @@ def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tenso
 _new_tensor = object.__new__
 
 # backprop needs Tensor, so it is imported after the class exists.
-from .backprop import backward  # noqa: E402
+from .backprop import backward

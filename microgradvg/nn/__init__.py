@@ -6,25 +6,31 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 from ..init import Seed
-from .losses import cross_entropy, l2_penalty, quadratic_cost, sigmoid_cross_entropy, softmax_cross_entropy
+from .losses import (
+    cross_entropy,
+    l2_penalty,
+    quadratic_cost,
+    sigmoid_cross_entropy,
+    softmax_cross_entropy,
+)
 from .scalar import ACTIVATIONS, Layer, Neuron, ScalarMLP
 from .tensor import Linear, Module, TensorMLP, apply_activation
 
 
 def MLP(
-    sizes: Union[int, Sequence[int]],
-    nouts: Optional[Sequence[int]] = None,
+    sizes: int | Sequence[int],
+    nouts: Sequence[int] | None = None,
     *,
-    activation: Optional[str] = None,
-    output_activation: Optional[str] = None,
-    init: Optional[str] = None,
+    activation: str | None = None,
+    output_activation: str | None = None,
+    init: str | None = None,
     seed: Seed = None,
-    engine: Optional[str] = None,
+    engine: str | None = None,
     **options,
-) -> Union[ScalarMLP, TensorMLP]:
+) -> ScalarMLP | TensorMLP:
     """A multi-layer perceptron on the engine its call shape names.
 
     `MLP(nin, nouts)` — micrograd's shape — is a `ScalarMLP` of Values (default

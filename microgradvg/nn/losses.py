@@ -6,7 +6,7 @@ softmax cross-entropy on logits with integer labels, and an L2 penalty.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..functional import sigmoid_cross_entropy, softmax_cross_entropy
 from ..tensor import ArrayLike, Tensor, lift
@@ -48,4 +48,4 @@ def l2_penalty(parameters: Sequence[Tensor], strength: float) -> Tensor:
     return total * (0.5 * strength)
 
 
-__all__ = ["quadratic_cost", "cross_entropy", "sigmoid_cross_entropy", "softmax_cross_entropy", "l2_penalty"]
+__all__ = ["cross_entropy", "l2_penalty", "quadratic_cost", "sigmoid_cross_entropy", "softmax_cross_entropy"]

@@ -6,13 +6,14 @@ labels on every parameter (`L1.n3.w7`, `L2.n0.b`) so chains and pictures read we
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
+from itertools import pairwise
 
 from ..init import Seed, initialiser, rng_from
 from ..scalar import Value
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
-Input = Sequence[Union[Value, float]]
+Input = Sequence[Value | float]
 
 
 def check_activation(name: str) -> str:
@@ -93,7 +94,7 @@ class ScalarMLP:
         make, rng = initialiser(init), rng_from(seed)
         self.sizes = sizes
         self.layers: list[Layer] = []
-        for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+        for index, (n_in, n_out) in enumerate(pairwise(sizes), start=1):
             weights, biases = make(n_in, n_out, rng)
             act = output_activation if index == len(nouts) else activation
             self.layers.append(Layer([
@@ -101,7 +102,7 @@ class ScalarMLP:
                 for j in range(n_out)
             ]))
 
-    def __call__(self, x: Input) -> Union[Value, list[Value]]:
+    def __call__(self, x: Input) -> Value | list[Value]:
         """The output Value (or list of them when the last layer is wider than 1)."""
         for layer in self.layers:
             x = layer(x)

@@ -7,7 +7,8 @@ the network reads z → σ(z) → z → … with the weight matrix as the factor
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -92,7 +93,7 @@ class TensorMLP(Module):
         rng = rng_from(seed)
         self.layers = [
             Linear(n_in, n_out, init, rng, label=f"L{i}.", dtype=dtype)
-            for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1)
+            for i, (n_in, n_out) in enumerate(pairwise(sizes), start=1)
         ]
 
     def activation_of(self, layer: int) -> str:
