@@ -113,7 +113,7 @@ def grad(
     return result
 
 
-def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:  # ndarray or Tensor
     """The starting gradient: 1 for a one-element root, else the given `grad` of the same shape."""
     if grad is None:
         if root.data.size != 1:
@@ -121,11 +121,12 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"backward: the output has shape {root.shape}, so pass grad= (an array of that shape); "
                 "only a one-element output has the implicit gradient 1"
             )
-        seed = np.ones_like(root.data)
+        seed: Any = np.ones_like(root.data)
     else:
         seed = grad.data if isinstance(grad, Tensor) and not create_graph else grad
         if not isinstance(seed, Tensor):
             seed = as_array(seed, "backward").astype(root.data.dtype, copy=False)
+
         if seed.shape != root.shape:
             raise ValueError(f"backward: grad has shape {seed.shape} but the output has shape {root.shape}")
     if create_graph and not isinstance(seed, Tensor):

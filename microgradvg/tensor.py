@@ -61,9 +61,7 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, label: str = "") -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data = as_array(data)
+        self.data: np.ndarray = as_array(data.data if isinstance(data, Tensor) else data)
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.op = ""
@@ -257,31 +255,31 @@ class Tensor:
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Σ over `axis` (int, tuple or None for all); the gradient broadcasts back."""
-        axis = normalize_axis("sum", axis, self.ndim)
-        return _result(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum", (axis, keepdims))
+        axes = normalize_axis("sum", axis, self.ndim)
+        return _result(self.data.sum(axis=axes, keepdims=keepdims), (self,), "sum", (axes, keepdims))
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The mean over `axis`; the gradient is spread evenly back."""
-        axis = normalize_axis("mean", axis, self.ndim)
-        return _result(self.data.mean(axis=axis, keepdims=keepdims), (self,), "mean", (axis, keepdims))
+        axes = normalize_axis("mean", axis, self.ndim)
+        return _result(self.data.mean(axis=axes, keepdims=keepdims), (self,), "mean", (axes, keepdims))
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The maximum over `axis`; the gradient is split evenly among tied maxima."""
-        axis = normalize_axis("max", axis, self.ndim)
+        axes = normalize_axis("max", axis, self.ndim)
         if self.data.size == 0:
             raise ValueError(f"max: the Tensor of shape {self.shape} is empty")
-        return _result(self.data.max(axis=axis, keepdims=keepdims), (self,), "max", (axis, keepdims))
+        return _result(self.data.max(axis=axes, keepdims=keepdims), (self,), "max", (axes, keepdims))
 
     def softmax(self, axis: int = -1) -> Tensor:
         """eˣⁱ/Σⱼeˣʲ along `axis`, shifted by the max so ±1000 stays finite."""
-        axis = normalize_axis("softmax", axis, self.ndim)
+        axis = int(normalize_axis("softmax", axis, self.ndim))  # type: ignore[arg-type]
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         e = np.exp(shifted)
         return _result(e / e.sum(axis=axis, keepdims=True), (self,), "softmax", axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """xᵢ − log Σⱼeˣʲ along `axis`, computed stably."""
-        axis = normalize_axis("log_softmax", axis, self.ndim)
+        axis = int(normalize_axis("log_softmax", axis, self.ndim))  # type: ignore[arg-type]
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return _result(out, (self,), "log_softmax", axis)
@@ -290,22 +288,19 @@ class Tensor:
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same data in a new shape (`-1` infers one axis); also `reshape((2, 3))`."""
-        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-            shape = tuple(shape[0])
+        new_shape = _int_tuple(shape)
         try:
-            out = self.data.reshape(shape)
+            out = self.data.reshape(new_shape)
         except (ValueError, TypeError):
-            raise ValueError(f"reshape: cannot reshape shape {self.shape} into {shape}") from None
+            raise ValueError(f"reshape: cannot reshape shape {self.shape} into {new_shape}") from None
         return _result(out, (self,), "reshape")
 
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
         """Permute the axes (reversed when none are given), like numpy."""
-        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
-            axes = tuple(axes[0])
-        order = tuple(range(self.ndim))[::-1] if not axes else axes
-        if sorted(int(a) % max(self.ndim, 1) for a in order) != list(range(self.ndim)):
+        order = _int_tuple(axes) or tuple(range(self.ndim))[::-1]
+        if sorted(a % max(self.ndim, 1) for a in order) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {order} are not a permutation of the {self.ndim} axes of {self.shape}")
-        order = tuple(int(a) % self.ndim for a in order)
+        order = tuple(a % self.ndim for a in order)
         return _result(self.data.transpose(order), (self,), "transpose", order)
 
     @property
@@ -408,6 +403,13 @@ def normalize_axis(op: str, axis: Axis, ndim: int) -> Axis:
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{op}: axis {axis} repeats an axis")
     return normalized[0] if isinstance(axis, (int, np.integer)) else normalized
+
+
+def _int_tuple(args: tuple[int | Sequence[int], ...]) -> tuple[int, ...]:
+    """`(2, 3)` from either `f(2, 3)` or `f((2, 3))`."""
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        return tuple(int(a) for a in args[0])
+    return tuple(int(a) for a in args)  # type: ignore[arg-type]
 
 
 def _lift_all(op: str, tensors: Sequence[ArrayLike]) -> tuple[Tensor, ...]:
