@@ -1,0 +1,351 @@
+"""The backward pass and the functional `grad`: accumulation, create_graph, higher order.
+
+Leaves accumulate across backward calls, intermediates are recomputed, leaf
+gradients are owned arrays; gradients of gradients are checked against
+closed forms and against finite differences of the first derivative.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import microgradvg as mg
+from microgradvg import Tensor
+
+rng = np.random.default_rng(20240605)
+
+
+def leaf(*shape: int) -> Tensor:
+    return Tensor(rng.standard_normal(shape), requires_grad=True)
+
+
+# ---- .grad before and after backward --------------------------------------------------
+
+
+def test_grad_is_none_before_backward() -> None:
+    x = leaf(3)
+    y = x.tanh()
+    assert x.grad is None and y.grad is None
+
+
+def test_backward_fills_every_node_with_same_shape_arrays() -> None:
+    x, w = leaf(4, 3), leaf(3)
+    h = x * w
+    loss = h.sum()
+    loss.backward()
+    for node, shape in [(x, (4, 3)), (w, (3,)), (h, (4, 3))]:
+        assert isinstance(node.grad, np.ndarray) and node.grad.shape == shape
+    np.testing.assert_array_equal(h.grad, np.ones((4, 3)))
+    np.testing.assert_allclose(w.grad, x.data.sum(axis=0), rtol=1e-14)
+
+
+def test_non_scalar_backward_without_grad_is_a_clear_error() -> None:
+    y = leaf(2, 3) * 2.0
+    with pytest.raises(RuntimeError, match=r"\(2, 3\).*grad="):
+        y.backward()
+
+
+def test_backward_grad_must_have_the_output_shape() -> None:
+    y = leaf(2, 3) * 2.0
+    with pytest.raises(ValueError, match=r"\(3,\).*\(2, 3\)"):
+        y.backward(np.ones(3))
+
+
+def test_backward_with_grad_is_a_vector_jacobian_product() -> None:
+    x = leaf(2, 3)
+    v = rng.standard_normal((2, 3))
+    (x * x).backward(v)
+    np.testing.assert_allclose(x.grad, 2.0 * x.data * v, rtol=1e-14)
+
+
+def test_one_element_output_of_any_shape_has_implicit_seed() -> None:
+    x = leaf(1, 1)
+    (x * 3.0).backward()
+    np.testing.assert_array_equal(x.grad, [[3.0]])
+
+
+def test_backward_on_a_tensor_without_graph_raises() -> None:
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        Tensor(np.ones(1)).backward()
+    with mg.no_grad():
+        y = leaf(1) * 2.0
+    with pytest.raises(RuntimeError, match="no_grad"):
+        y.backward()
+
+
+def test_leaves_without_requires_grad_get_no_gradient() -> None:
+    x, constant = leaf(3), Tensor(np.ones(3))
+    (x * constant).sum().backward()
+    assert constant.grad is None and x.grad is not None
+
+
+# ---- accumulation ---------------------------------------------------------------------
+
+
+def test_leaf_gradients_accumulate_across_backward_calls() -> None:
+    x = leaf(3)
+    h = x * 2.0
+    loss = (h * h).sum()
+    loss.backward()
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2 * 8.0 * x.data, rtol=1e-14)
+
+
+def test_intermediate_gradients_are_recomputed_not_doubled() -> None:
+    x = leaf(3)
+    h = x * 2.0
+    loss = (h * h).sum()
+    loss.backward()
+    loss.backward()
+    np.testing.assert_allclose(h.grad, 2.0 * h.data, rtol=1e-14)
+    np.testing.assert_array_equal(loss.grad, 1.0)
+
+
+def test_intermediate_gradient_is_from_the_latest_root() -> None:
+    x = leaf(3)
+    h = x.tanh()
+    h.sum().backward()
+    (h * 3.0).sum().backward()
+    np.testing.assert_array_equal(h.grad, np.full(3, 3.0))
+
+
+def test_zero_grad_between_steps_resets_accumulation() -> None:
+    x = leaf(3)
+    loss = (x * x).sum()
+    loss.backward()
+    mg.zero_grad(loss)
+    assert x.grad is None
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2.0 * x.data, rtol=1e-14)
+
+
+def test_mini_batch_accumulation_equals_full_batch() -> None:
+    w = leaf(3)
+    data = rng.standard_normal((6, 3))
+    for half in (data[:3], data[3:]):
+        ((Tensor(half) @ w) ** 2).sum().backward()
+    accumulated = w.grad.copy()
+    w.grad = None
+    ((Tensor(data) @ w) ** 2).sum().backward()
+    np.testing.assert_allclose(accumulated, w.grad, rtol=1e-13)
+
+
+def test_a_leaf_used_on_many_paths_sums_them() -> None:
+    x = leaf(4)
+    (x * x + x).sum().backward()  # ∂/∂x = 2x + 1
+    np.testing.assert_allclose(x.grad, 2.0 * x.data + 1.0, rtol=1e-14)
+
+
+def test_x_plus_x_counts_both_edges() -> None:
+    x = leaf(3)
+    (x + x).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.full(3, 2.0))
+
+
+def test_a_leaf_root_accumulates_its_own_seed() -> None:
+    x = Tensor(np.array([1.5]), requires_grad=True)
+    x.backward()
+    x.backward()
+    np.testing.assert_array_equal(x.grad, [2.0])
+
+
+# ---- leaf gradients are owned arrays -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda a, b: a + b,
+        lambda a, b: a - (-b),
+        lambda a, b: mg.concatenate([a, b]),
+        lambda a, b: mg.stack([a, b]),
+        lambda a, b: a.reshape(3) + b.reshape(3),
+        lambda a, b: a.transpose() + b.T,
+        lambda a, b: a.expand((2, 3)) + b,
+    ],
+    ids=["add", "sub-neg", "concatenate", "stack", "reshape", "transpose", "expand"],
+)
+def test_mutating_one_leaf_grad_cannot_change_another(build) -> None:
+    a, b = leaf(3), leaf(3)
+    out = build(a, b)
+    seed = np.ones(out.shape)
+    out.backward(seed)
+    before_b = b.grad.copy()
+    intermediate_before = out.grad.copy()
+    a.grad += 100.0  # in place: the leaf owns its array
+    np.testing.assert_array_equal(b.grad, before_b)
+    np.testing.assert_array_equal(out.grad, intermediate_before)
+    np.testing.assert_array_equal(seed, 1.0)
+    assert not np.shares_memory(a.grad, b.grad)
+
+
+def test_leaf_grad_does_not_alias_an_intermediate_or_the_seed() -> None:
+    x = leaf(2, 3)
+    h = x.reshape(6)
+    seed = np.ones(6)
+    h.backward(seed)
+    x.grad[...] = 7.0
+    np.testing.assert_array_equal(h.grad, 1.0)
+    np.testing.assert_array_equal(seed, 1.0)
+
+
+def test_leaf_grad_after_sum_is_writeable() -> None:
+    x = leaf(2, 3)
+    x.sum().backward()  # the rule broadcasts; the leaf must still own a writeable array
+    x.grad *= 2.0
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))
+
+
+# ---- deep graphs --------------------------------------------------------------------------
+
+
+def test_a_graph_fifty_thousand_nodes_deep() -> None:
+    x = Tensor(np.array([1.0]), requires_grad=True)
+    y = x
+    for _ in range(50_000):
+        y = y * 1.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [1.0])
+
+
+# ---- functional grad ----------------------------------------------------------------------
+
+
+def test_grad_returns_tensors_and_leaves_dot_grad_alone() -> None:
+    x, w = leaf(3), leaf(3)
+    loss = (x * w).sum()
+    gx, gw = mg.grad(loss, [x, w])
+    assert isinstance(gx, Tensor) and isinstance(gw, Tensor)
+    np.testing.assert_allclose(gx.data, w.data, rtol=1e-15)
+    np.testing.assert_allclose(gw.data, x.data, rtol=1e-15)
+    assert x.grad is None and w.grad is None and loss.grad is None
+    assert not gx.requires_grad
+
+
+def test_grad_of_a_single_input_is_a_one_element_list() -> None:
+    x = leaf(2)
+    result = mg.grad((x * x).sum(), x)
+    assert isinstance(result, list) and len(result) == 1
+    np.testing.assert_allclose(result[0].data, 2.0 * x.data, rtol=1e-15)
+
+
+def test_grad_of_an_unrelated_input_is_zero() -> None:
+    x, unrelated = leaf(2), leaf(4)
+    _, g = mg.grad((x * x).sum(), [x, unrelated])
+    np.testing.assert_array_equal(g.data, np.zeros(4))
+
+
+def test_grad_with_grad_outputs_and_several_outputs() -> None:
+    x = leaf(3)
+    v = rng.standard_normal(3)
+    (g,) = mg.grad([x * x, x.sum()], x, grad_outputs=[v, None])
+    np.testing.assert_allclose(g.data, 2.0 * x.data * v + 1.0, rtol=1e-14)
+
+
+def test_grad_to_an_intermediate() -> None:
+    x = leaf(3)
+    h = x.exp()
+    (g,) = mg.grad((h * h).sum(), h)
+    np.testing.assert_allclose(g.data, 2.0 * h.data, rtol=1e-14)
+
+
+def test_grad_errors() -> None:
+    x = leaf(3)
+    with pytest.raises(RuntimeError, match=r"\(3,\)"):
+        mg.grad(x * 2.0, x)
+    with pytest.raises(ValueError, match="grad_outputs"):
+        mg.grad([x.sum(), x.sum()], x, grad_outputs=[None])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.grad(Tensor(np.ones(1)), x)
+
+
+# ---- higher order: closed forms --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("x0", [-2.5, -0.3, 0.0, 0.7, 1.9])
+def test_third_derivative_of_tanh(x0: float) -> None:
+    x = Tensor(np.array([x0]), requires_grad=True)
+    (first,) = mg.grad(x.tanh().sum(), x, create_graph=True)
+    (second,) = mg.grad(first.sum(), x, create_graph=True)
+    (third,) = mg.grad(second.sum(), x)
+    t = np.tanh(x0)
+    s = 1.0 - t * t  # sech²
+    np.testing.assert_allclose(first.data, [s], rtol=1e-13)
+    np.testing.assert_allclose(second.data, [-2.0 * t * s], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(third.data, [-2.0 * s * s + 4.0 * t * t * s], rtol=1e-12)
+
+
+@pytest.mark.parametrize("x0", [-3.0, 0.0, 0.4, 2.2])
+def test_third_derivative_of_sigmoid(x0: float) -> None:
+    x = Tensor(np.array([x0]), requires_grad=True)
+    (first,) = mg.grad(x.sigmoid().sum(), x, create_graph=True)
+    (second,) = mg.grad(first.sum(), x, create_graph=True)
+    (third,) = mg.grad(second.sum(), x)
+    s = 1.0 / (1.0 + np.exp(-x0))
+    np.testing.assert_allclose(second.data, [s * (1 - s) * (1 - 2 * s)], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(third.data, [s * (1 - s) * (1 - 6 * s + 6 * s * s)], rtol=1e-12, atol=1e-15)
+
+
+def test_fourth_derivative_of_a_polynomial() -> None:
+    x = Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    y = (x**5).sum()
+    g = y
+    for _ in range(4):
+        (g,) = mg.grad(g.sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, 120.0 * x.data, rtol=1e-13)  # d⁴x⁵/dx⁴ = 120x
+
+
+def test_hessian_of_a_two_variable_function_by_grad_of_grad() -> None:
+    # f(x, y) = Σ x²·y + exp(x)·y², with a hand-derived Hessian.
+    x, y = leaf(3), leaf(3)
+    f = (x * x * y + x.exp() * y * y).sum()
+    gx, gy = mg.grad(f, [x, y], create_graph=True)
+    rows = []
+    for i in range(3):
+        dx, dy = mg.grad(gx[i], [x, y])
+        rows.append((dx.data, dy.data))
+    xd, yd = x.data, y.data
+    for i, (dxx, dxy) in enumerate(rows):
+        expected_xx = np.zeros(3)
+        expected_xx[i] = 2 * yd[i] + np.exp(xd[i]) * yd[i] ** 2
+        expected_xy = np.zeros(3)
+        expected_xy[i] = 2 * xd[i] + 2 * np.exp(xd[i]) * yd[i]
+        np.testing.assert_allclose(dxx, expected_xx, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(dxy, expected_xy, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(gy.data, xd * xd + 2 * np.exp(xd) * yd, rtol=1e-13)
+
+
+def test_backward_create_graph_gives_differentiable_tensor_grads() -> None:
+    x = leaf(3)
+    (x**3).sum().backward(create_graph=True)
+    first = x.grad
+    assert isinstance(first, Tensor) and first.requires_grad
+    np.testing.assert_allclose(first.data, 3.0 * x.data**2, rtol=1e-14)
+    x.grad = None
+    first.sum().backward()
+    np.testing.assert_allclose(x.grad, 6.0 * x.data, rtol=1e-14)
+
+
+def test_backward_create_graph_accumulates_on_leaves() -> None:
+    x = leaf(3)
+    loss = (x * x).sum()
+    loss.backward(create_graph=True)
+    loss.backward(create_graph=True)
+    np.testing.assert_allclose(x.grad.data, 4.0 * x.data, rtol=1e-14)
+    (second,) = mg.grad(x.grad.sum(), x)
+    np.testing.assert_allclose(second.data, np.full(3, 4.0), rtol=1e-14)
+
+
+def test_gradient_penalty_trains_through_a_first_derivative() -> None:
+    # ‖∂L/∂x‖² as a loss on w: the standard use of create_graph.
+    x, w = leaf(4), leaf(4)
+    loss = (x * w).tanh().sum()
+    (gx,) = mg.grad(loss, x, create_graph=True)
+    (gw,) = mg.grad((gx * gx).sum(), w)
+    # ∂L/∂x = w·sech²(xw), so ∂‖·‖²/∂w = 2·gx·(sech²(u) + w·x·(−2 tanh(u) sech²(u))), u = xw.
+    u = x.data * w.data
+    s = 1.0 - np.tanh(u) ** 2
+    g = w.data * s
+    expected = 2.0 * g * (s - 2.0 * w.data * x.data * np.tanh(u) * s)
+    np.testing.assert_allclose(gw.data, expected, rtol=1e-12)
