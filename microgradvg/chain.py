@@ -1,0 +1,561 @@
+"""Chains: a gradient ∂output/∂wrt as a sum over paths of products of chain-rule factors.
+
+`chain(output, wrt)` counts the paths exactly, finds the k largest without enumerating
+them, sums them (the sum is the gradient `backward()` gives) and prints them factor by
+factor with the running product, for `Value` and `Tensor` graphs alike.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .graph import topological_order
+from .scalar import Value
+from .tensor import Tensor
+
+Node = Value | Tensor
+
+# paths() without k, and Tensor chains (whose paths are ranked by computing each one),
+# enumerate every path; beyond this many they ask for a k or a smaller graph instead.
+MAX_ENUMERATED_PATHS = 100_000
+# Paths longer than this print their first and last few factors only.
+LONG_PATH = 24
+SHOWN_PATHS = 3
+
+_NEG_INF = -math.inf
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One edge of a path, the chain-rule factor ∂child/∂parent on it.
+
+    `parent` is the node nearer `wrt`, `child` the one nearer `output`, `index` the
+    parent's slot in `child.parents`. `value` is a float for Value graphs
+    (`child.local_derivatives[index]`) and a `TensorFactor` for Tensor graphs.
+    """
+
+    op: str
+    parent: Any
+    child: Any
+    index: int
+    value: Any
+
+
+class Subgraph(NamedTuple):
+    """The nodes on some path from wrt to output, wrt first and output last (topological
+    order), and for each node its in-edges `(parent position, slot in node.parents)`."""
+
+    nodes: list
+    parents: list
+
+
+class Path:
+    """One path from `wrt` up to `output`: its `factors` and their `product`.
+
+    Value graph: product = Π factor values, a float (the factors multiplied from wrt up).
+    Tensor graph: product = this path's share of seed·∂output/∂wrt, an ndarray shaped
+    like wrt: the factors' VJPs applied to the seed from the output down to wrt.
+    """
+
+    def __init__(self, chain: Chain, edges: tuple, log_abs: float = math.nan,
+                 product: Any = None) -> None:
+        self.chain = chain
+        self.edges = edges  # ((child, slot), …) from wrt up
+        self.log_abs = log_abs  # ln|product|, exact where the float product underflows
+        self._product = product
+
+    @cached_property
+    def factors(self) -> tuple[Factor, ...]:
+        """One Factor per edge, from wrt up to output."""
+        tensor = self.chain.is_tensor
+        return tuple(
+            Factor(child.op, child.parents[slot], child, slot,
+                   child.factor(slot) if tensor else child.local_derivatives[slot])
+            for child, slot in self.edges
+        )
+
+    @property
+    def nodes(self) -> list:
+        """The nodes along the path: wrt, …, output."""
+        return [self.chain.wrt] + [child for child, _ in self.edges]
+
+    def __len__(self) -> int:
+        return len(self.edges)
+
+    @property
+    def product(self) -> Any:
+        """Π of the factors (float), or for tensors the path's VJP from the seed (ndarray)."""
+        if self._product is None:
+            if self.chain.is_tensor:
+                self._product = self.gradients()[0]
+            else:
+                factors = (child.local_derivatives[slot] for child, slot in self.edges)
+                self._product = math.prod(factors)
+        return self._product
+
+    def gradients(self) -> list:
+        """∂output/∂node along this path only, for each node wrt, …, output (seed last).
+
+        For Value paths entry i is the product of the factors above node i; for Tensor
+        paths it is the seed pulled back through their VJPs: g ↦ g·J, edge by edge.
+        """
+        chain = self.chain
+        g: Any = chain.seed if chain.is_tensor else 1.0
+        out = [g]
+        for child, slot in reversed(self.edges):
+            g = child.factor(slot).vjp(g) if chain.is_tensor else child.local_derivatives[slot] * g
+            out.append(g)
+        out.reverse()
+        if chain.is_tensor:
+            out[0] = np.array(out[0], copy=True).reshape(chain.wrt.shape)
+        return out
+
+    def jacobian_product(self) -> Any:
+        """The explicit product of Jacobians Jₗ ⋯ J₂ J₁ (output elements × wrt elements).
+
+        seed · (Jₗ ⋯ J₁), reshaped like wrt, equals `product`. For Value paths every
+        Jacobian is 1×1, so this is `product` itself. Only for small shapes.
+        """
+        if not self.chain.is_tensor:
+            return math.prod(f.value for f in self.factors)
+        size = self.chain.output.data.size
+        result = np.eye(size)
+        for factor in reversed(self.factors):
+            result = result @ factor.value.jacobian()
+        return result
+
+    def __repr__(self) -> str:
+        return f"<Path of {len(self)} factors, product={_short(self.product)}>"
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def table(self, title: str = "") -> str:
+        """The aligned factor-by-factor table of this path."""
+        if self.chain.is_tensor:
+            return _tensor_path_table(self, title)
+        return _value_path_table(self, title)
+
+
+class Chain:
+    """The chain rule for ∂output/∂wrt, laid out path by path. Build it with `chain()`."""
+
+    def __init__(self, output: Node, wrt: Node, seed: Any = None) -> None:
+        self.output: Any = output
+        self.wrt: Any = wrt
+        self.is_tensor = isinstance(output, Tensor)
+        self.seed = _check(output, wrt, seed)
+        self._order = topological_order(output)
+        start = next((i for i, node in enumerate(self._order) if node is wrt), None)
+        if start is None:
+            raise ValueError(
+                f"chain: wrt {_describe(wrt)} is not in the graph of output {_describe(output)}; "
+                "pick a node the output was computed from (a parameter, an input, an intermediate)"
+            )
+        # The descendants of wrt come after it in topological order; a node is one when a
+        # parent is, so one pass collects them and their in-edges from within.
+        position = {id(wrt): 0}
+        nodes: list[Any] = [wrt]
+        parents: list[list[tuple[int, int]]] = [[]]
+        for node in self._order[start + 1:]:
+            edges = None
+            for slot, parent in enumerate(node.parents):
+                p = position.get(id(parent))
+                if p is not None:
+                    if edges is None:
+                        edges = []
+                    edges.append((p, slot))
+            if edges is not None:
+                position[id(node)] = len(nodes)
+                nodes.append(node)
+                parents.append(edges)
+        self.subgraph = Subgraph(nodes, parents)
+
+    @cached_property
+    def num_paths(self) -> int:
+        """The exact number of paths wrt → output: count(n) = Σ over edges n→c of count(c)."""
+        nodes, parents = self.subgraph
+        count = [0] * len(nodes)
+        count[-1] = 1
+        for c in range(len(nodes) - 1, 0, -1):
+            k = count[c]
+            for p, _ in parents[c]:
+                count[p] += k
+        return count[0]
+
+    @cached_property
+    def total(self) -> Any:
+        """Σ over paths of their products = ∂output/∂wrt, summed by one reverse sweep.
+
+        Each node n gets ḡ(n) = Σ over edges n→c of factor·ḡ(c), children first:
+        the same additions, in the same order, as `backward()` makes for wrt.grad.
+        """
+        nodes, parents = self.subgraph
+        if self.is_tensor:
+            grads: list[Any] = [None] * len(nodes)
+            grads[-1] = self.seed
+            for c in range(len(nodes) - 1, 0, -1):
+                g, child = grads[c], nodes[c]
+                for p, slot in parents[c]:
+                    part = child.factor(slot).vjp(g)
+                    grads[p] = part if grads[p] is None else grads[p] + part
+            return np.array(grads[0], copy=True).reshape(self.wrt.shape)
+        adjoint = [0.0] * len(nodes)
+        adjoint[-1] = 1.0
+        for c in range(len(nodes) - 1, 0, -1):
+            a, derivatives = adjoint[c], nodes[c].local_derivatives
+            for p, slot in parents[c]:
+                adjoint[p] += derivatives[slot] * a
+        return adjoint[0]
+
+    def paths(self, k: int | None = None) -> list[Path]:
+        """The paths by |product|, largest first (for tensors by ‖product‖); at most k of them.
+
+        Value graphs use a best-first k-best search: the cost is the graph's size plus
+        the length of the k paths, however many paths there are. Without k every path
+        is listed, up to MAX_ENUMERATED_PATHS.
+        """
+        if (k is None or self.is_tensor) and self.num_paths > MAX_ENUMERATED_PATHS:
+            raise ValueError(
+                f"paths: there are {_count(self.num_paths)} paths, over the "
+                f"{MAX_ENUMERATED_PATHS:,} that are listed in full"
+                + ("; a Tensor chain ranks paths by computing each one" if self.is_tensor
+                   else "; ask for the top k, paths(k)")
+            )
+        if k is None:
+            k = self.num_paths
+        if k <= 0:
+            return []
+        if self.is_tensor:
+            return self._tensor_paths[:k]
+        return self._search.top(k)
+
+    @cached_property
+    def _search(self) -> _BestPaths:
+        return _BestPaths(self)
+
+    @cached_property
+    def _tensor_paths(self) -> list[Path]:
+        nodes, parents = self.subgraph
+        found = []
+        stack: list[tuple[int, Any, tuple]] = [(len(nodes) - 1, self.seed, ())]
+        while stack:  # depth first from the output down, sharing each suffix's VJPs
+            c, g, above = stack.pop()
+            if c == 0:
+                product = np.array(g, copy=True).reshape(self.wrt.shape)
+                found.append(Path(self, above, product=product))
+                continue
+            child = nodes[c]
+            for p, slot in reversed(parents[c]):
+                stack.append((p, child.factor(slot).vjp(g), ((child, slot),) + above))
+        found.sort(key=lambda path: -float(np.linalg.norm(path.product)))
+        return found
+
+    @cached_property
+    def _names(self) -> dict[int, str]:
+        return {
+            id(node): node.label or f"{node.op or 'leaf'}#{i}" for i, node in enumerate(self._order)
+        }
+
+    def name(self, node: Node) -> str:
+        """The node's label, or `op#i` with i its place in the output's topological order."""
+        return self._names[id(node)]
+
+    def __repr__(self) -> str:
+        gradient = f"∂{self.name(self.output)}/∂{self.name(self.wrt)}"
+        return f"<Chain {gradient}: {_count(self.num_paths)} paths>"
+
+    def __str__(self) -> str:
+        count = self.num_paths
+        gradient = f"∂{self.name(self.output)}/∂{self.name(self.wrt)}"
+        if count == 1:
+            title = f"{gradient} = the product of the factors along its one path"
+        else:
+            title = f"{gradient} = sum over {_count(count)} paths of the product of their factors"
+        lines = [title, ""]
+        if self.is_tensor and count > MAX_ENUMERATED_PATHS:
+            shown: list[Path] = []
+        else:
+            shown = self.paths(SHOWN_PATHS)
+        for rank, path in enumerate(shown, start=1):
+            lines += [path.table(f"path {rank} of {_count(count)}"), ""]
+        lines.append(self._summary(shown))
+        return "\n".join(lines)
+
+    def _summary(self, shown: list[Path]) -> str:
+        total = self.total
+        if self.is_tensor:
+            part = sum((p.product for p in shown), np.zeros(self.wrt.shape))
+            size = float(np.vdot(total, total))
+            share = float(np.vdot(part, total)) / size if size else math.nan
+            what = f"‖total‖ = {_num(math.sqrt(size))}"
+            text = "carry" if shown else "(none shown)"
+        else:
+            part = math.fsum(p.product for p in shown)
+            share = part / total if total else math.nan
+            what = f"total = {_num(total)}"
+            text = f"sum to {_num(part)} ="
+        if len(shown) == self.num_paths:
+            return f"{_count(self.num_paths)} path{'s' if len(shown) != 1 else ''}, {what}"
+        percent = "—" if math.isnan(share) else f"{100 * share:.4g}%"
+        return (f"{len(shown)} of {_count(self.num_paths)} paths shown; they {text} {percent} of "
+                f"the total; {what}")
+
+
+def chain(output: Node, wrt: Node, seed: Any = None) -> Chain:
+    """The chain rule for ∂output/∂wrt = Σ over paths of Π over edges of ∂child/∂parent.
+
+    `output` is a Value, or a one-element Tensor (for a larger one pass `seed`, the
+    vector v of the vector–Jacobian product v·∂output/∂wrt, shaped like output).
+    `wrt` is any node the output was computed from. `total` equals `wrt.grad` after
+    `output.backward()` (a fresh one: leaf gradients accumulate across calls).
+    """
+    return Chain(output, wrt, seed)
+
+
+# ---- the k-best search (Value graphs) ----------------------------------------
+
+
+class _BestPaths:
+    """k largest |products| by best-first search with an exact bound, on ln|factor|.
+
+    best(n) = max over edges n→c of ln|f| + best(c) is the largest completion from n
+    (one reverse sweep). Every path is the greedy completion with a last deviation
+    (a node, and its r-th best edge); a popped path spawns the next edge at its
+    deviation and a first deviation at each node of its greedy tail, only as many as
+    still could be among the k. Logs keep ranks right where products underflow; a
+    zero factor is ln 0 = −∞, so such paths come last.
+    """
+
+    def __init__(self, owner: Chain) -> None:
+        nodes, parents = owner.subgraph
+        self.nodes = nodes
+        m = len(nodes)
+        best = [_NEG_INF] * m
+        best[-1] = 0.0
+        second = [_NEG_INF] * m
+        greedy: list[Any] = [None] * m
+        out: list[list] = [[] for _ in range(m)]
+        log, isnan, inf = math.log, math.isnan, _NEG_INF
+        for c in range(m - 1, 0, -1):
+            below, derivatives = best[c], nodes[c].local_derivatives
+            for p, slot in parents[c]:
+                d = derivatives[slot]
+                ln = log(abs(d)) if d else inf
+                if isnan(ln):  # a NaN factor ranks with the zeros
+                    ln = inf
+                v = ln + below
+                if isnan(v):
+                    v = inf
+                out[p].append((v, c, slot, ln))
+                if greedy[p] is None:
+                    best[p], greedy[p] = v, (c, slot, ln)
+                elif v > best[p]:
+                    second[p], best[p], greedy[p] = best[p], v, (c, slot, ln)
+                elif v > second[p]:
+                    second[p] = v
+        self.best, self.second, self.greedy, self.out = best, second, greedy, out
+        self.owner = owner
+        self.ranked: dict[int, list] = {}
+
+    def _edges(self, u: int) -> list:
+        """Node u's out-edges by completion value, largest first (ties keep graph order)."""
+        ranked = self.ranked.get(u)
+        if ranked is None:
+            ranked = self.ranked[u] = sorted(self.out[u], key=lambda edge: -edge[0])
+        return ranked
+
+    def top(self, k: int) -> list[Path]:
+        last, greedy, second, out = len(self.nodes) - 1, self.greedy, self.second, self.out
+        found: list[tuple[list, list, list]] = []  # (positions, slots, prefix logs)
+        heap: list[tuple] = [(-self.best[0], 0, None, 0, 0, 0)]
+        counter = 1
+        while heap and len(found) < k:
+            _, _, base, cut, u, rank = heapq.heappop(heap)
+            if base is None:
+                at, slots, logs, start = [0], [], [0.0], 0
+            else:
+                at, slots, logs = base[0][:cut + 1], base[1][:cut], base[2][:cut + 1]
+                ranked = self._edges(u)
+                _, c, slot, ln = ranked[rank]
+                at.append(c)
+                slots.append(slot)
+                logs.append(logs[-1] + ln)
+                start = cut + 1
+                if rank + 1 < len(ranked):
+                    value = logs[cut] + ranked[rank + 1][0]
+                    heapq.heappush(heap, (-value, counter, base, cut, u, rank + 1))
+                    counter += 1
+            n, total = at[-1], logs[-1]
+            while n != last:
+                n, slot, ln = greedy[n]
+                total += ln
+                at.append(n)
+                slots.append(slot)
+                logs.append(total)
+            record = (at, slots, logs)
+            found.append(record)
+            still = k - len(found)
+            if still:
+                deviations = [(logs[j] + second[at[j]], j) for j in range(start, len(at) - 1)
+                              if len(out[at[j]]) > 1]
+                for value, j in heapq.nlargest(still, deviations):
+                    key = math.inf if math.isnan(value) else -value
+                    heapq.heappush(heap, (key, counter, record, j, at[j], 1))
+                    counter += 1
+        nodes = self.nodes
+        paths = []
+        for at, slots, logs in found:
+            edges = tuple((nodes[at[j + 1]], slot) for j, slot in enumerate(slots))
+            paths.append(Path(self.owner, edges, logs[-1]))
+        return paths
+
+
+# ---- checks and formatting -----------------------------------------------------
+
+
+def _check(output: Any, wrt: Any, seed: Any) -> Any:
+    """The seed of the chain (1 for Values), after checking the two nodes."""
+    if isinstance(output, Value):
+        if not isinstance(wrt, Value):
+            raise TypeError(
+                f"chain: output is a Value, so wrt must be a Value, got {type(wrt).__name__}"
+            )
+        if seed is not None:
+            raise ValueError("chain: seed is for Tensor outputs; a Value output is a scalar")
+        return 1.0
+    if not isinstance(output, Tensor):
+        raise TypeError(f"chain: output must be a Value or a Tensor, got {type(output).__name__}")
+    if not isinstance(wrt, Tensor):
+        raise TypeError(
+            f"chain: output is a Tensor, so wrt must be a Tensor, got {type(wrt).__name__}"
+        )
+    if seed is None:
+        if output.data.size != 1:
+            raise ValueError(
+                f"chain: output {_describe(output)} has {output.data.size} elements; a chain "
+                "needs a one-element output (e.g. a loss), or seed= an array shaped like it "
+                "(the v in v·∂output/∂wrt)"
+            )
+        return np.ones_like(output.data)
+    seed = np.asarray(seed.data if isinstance(seed, Tensor) else seed, dtype=output.data.dtype)
+    if seed.shape != output.shape:
+        raise ValueError(f"chain: seed has shape {seed.shape} but output has shape {output.shape}")
+    return seed
+
+
+def _describe(node: Any) -> str:
+    if isinstance(node, Tensor):
+        parts = [f"label={node.label!r}"] if node.label else []
+        parts += [f"op={node.op!r}"] if node.op else []
+        return f"Tensor({', '.join(parts + [f'shape={node.shape}'])})"
+    return repr(node)
+
+
+def _num(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _short(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"array{x.shape} ‖·‖={_num(float(np.linalg.norm(x)))}"
+    return _num(x)
+
+
+def _count(n: int) -> str:
+    """An exact count with thousands separators, or ≈ m×10^e when it has over 15 digits."""
+    if n < 10**15:
+        return f"{n:,}"
+    exponent = math.log10(n)  # exact enough for any int, and never str() of a 10⁴⁰⁰⁰-sized one
+    whole = math.floor(exponent)
+    return f"≈{10 ** (exponent - whole):.3f}×10^{whole}"
+
+
+def _magnitude(sign: float, log10: float) -> str:
+    """A product too small (or large) for a float, from its sign and log₁₀|product|."""
+    whole = math.floor(log10)
+    return f"{'-' if sign < 0 else ''}{10 ** (log10 - whole):.4g}e{whole:+d}"
+
+
+def _table(headers: list[str], rows: list[list[str]], left: int) -> list[str]:
+    """Aligned columns: the `left` columns after the step to the left, the others right."""
+    full = [headers] + [row for row in rows if len(row) > 1]
+    widths = [max(len(row[i]) for row in full) for i in range(len(headers))]
+    lines = []
+    for row in [headers, *rows]:
+        if len(row) == 1:  # an elision row
+            lines.append("  " + row[0])
+            continue
+        cells = [
+            cell.ljust(w) if 0 < i <= left else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths))
+        ]
+        lines.append("  " + "  ".join(cells).rstrip())
+    return lines
+
+
+def _elide(rows: list[list[str]]) -> list[list[str]]:
+    if len(rows) <= LONG_PATH:
+        return rows
+    keep = LONG_PATH // 3
+    return rows[:keep] + [[f"⋮  ({len(rows) - 2 * keep:,} more factors)"]] + rows[-keep:]
+
+
+def _joins(chain: Chain, factor: Factor) -> str:
+    """`parent → child`, naming the input slot when the parent fills several (x·x)."""
+    text = f"{chain.name(factor.parent)} → {chain.name(factor.child)}"
+    if sum(parent is factor.parent for parent in factor.child.parents) > 1:
+        text += f" (input {factor.index + 1})"
+    return text
+
+
+def _value_path_table(path: Path, title: str) -> str:
+    chain = path.chain
+    rows, running, sign, log10 = [], 1.0, 1.0, 0.0
+    for step, factor in enumerate(path.factors, start=1):
+        value = factor.value
+        running *= value
+        sign *= -1.0 if value < 0 else 1.0
+        log10 += math.log10(abs(value)) if value else _NEG_INF
+        fits = running != 0.0 and math.isfinite(running)
+        shown = _num(running) if fits or not math.isfinite(log10) else _magnitude(sign, log10)
+        rows.append([str(step), factor.op, _joins(chain, factor), _num(value), shown])
+    product = path.product
+    head = f"{title}: " if title else ""
+    if (product == 0.0 or not math.isfinite(product)) and math.isfinite(log10):
+        summary = f"product = {_magnitude(sign, log10)} (0.0 as a float)"
+    else:
+        summary = f"product = {_num(product)}"
+    lines = [f"{head}{len(path)} factor{'s' if len(path) != 1 else ''}, {summary}"]
+    lines += _table(["step", "op", "joins", "factor", "running product"], _elide(rows), 2)
+    return "\n".join(lines)
+
+
+def _tensor_path_table(path: Path, title: str) -> str:
+    chain = path.chain
+    gradients = path.gradients()
+    rows = []
+    for step, factor in enumerate(path.factors, start=1):
+        tensor_factor = factor.value
+        rows_, columns = tensor_factor.shape
+        gain = tensor_factor.gain
+        rows.append([
+            str(step), factor.op, _joins(chain, factor),
+            f"{rows_}×{columns}", _num(tensor_factor.norm()), "—" if gain is None else _num(gain),
+            _num(float(np.linalg.norm(gradients[step - 1]))),
+        ])
+    head = f"{title}: " if title else ""
+    norm = _num(float(np.linalg.norm(path.product)))
+    lines = [f"{head}{len(path)} factor{'s' if len(path) != 1 else ''}, ‖product‖ = {norm}"]
+    lines += _table(["step", "op", "joins", "J shape", "‖J‖", "gain", "‖path grad‖ at parent"],
+                    _elide(rows), 2)
+    return "\n".join(lines)
+
+
+__all__ = ["Chain", "Factor", "Path", "Subgraph", "chain"]

@@ -1,0 +1,204 @@
+"""How a gradient is assembled from many paths, and how it spreads over many weights.
+
+`spread(output, wrt)` counts the paths into a node, sums their positive and their
+negative products (by dynamic programming, not enumeration) and measures how much they
+cancel; `weight_share(layer)` measures how concentrated a layer's gradient is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .chain import Chain, _count, _num, chain
+from .scalar import Value
+from .tensor import Tensor
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How ∂output/∂wrt = Σ over paths p of p is made up.
+
+    `positive` = Σ of the positive path products, `negative` = Σ of the negative ones
+    (≤ 0), `magnitude` = Σ|p| = positive − negative, and `cancellation_ratio` =
+    |Σp| / Σ|p|: 1 when every path pulls the same way, near 0 when they cancel.
+    `top_sum` is the sum of the `top` largest |p|, and `top_share` = Σ_top |p| / Σ|p|
+    the share of the magnitude they carry. For a Tensor wrt each (path, element) is
+    one contribution: `total` and `top_sum` are arrays, the rest sum over elements.
+    """
+
+    name: str
+    num_paths: int
+    total: Any
+    positive: float
+    negative: float
+    magnitude: float
+    cancellation_ratio: float
+    top: int
+    top_sum: Any
+    top_share: float
+
+    def __str__(self) -> str:
+        size = _l1 if isinstance(self.total, np.ndarray) else _num
+        return "\n".join([
+            f"spread of {self.name}",
+            f"  paths                          {_count(self.num_paths)}",
+            f"  total  Σ p                     {size(self.total)}",
+            f"  positive paths  Σ p⁺           {_num(self.positive)}",
+            f"  negative paths  Σ p⁻           {_num(self.negative)}",
+            f"  magnitude  Σ |p|               {_num(self.magnitude)}",
+            f"  cancellation  |Σ p| / Σ |p|    {_num(self.cancellation_ratio)}",
+            (f"  top {self.top} path{'s' if self.top != 1 else ''}: Σ p = {size(self.top_sum)}, "
+             f"share of Σ |p| = {100 * self.top_share:.4g}%"),
+        ])
+
+
+def spread(chain_or_output: Chain | Value | Tensor, wrt: Value | Tensor | None = None,
+           top: int = 3) -> Spread:
+    """Σp⁺, Σp⁻, Σ|p| and |Σp|/Σ|p| over the paths p from wrt to output.
+
+    For Value graphs these are sums over the DAG, never over the (possibly 10³⁰) paths:
+    with P(n), N(n) the sums of the positive and of the |negative| products from n up to
+    the output, an edge n→c with factor f > 0 adds f·P(c) to P(n) and f·N(c) to N(n),
+    and one with f < 0 adds |f|·N(c) to P(n) and |f|·P(c) to N(n). The `top` paths come
+    from the k-best search. Tensor chains list their (few) paths instead.
+    """
+    if isinstance(chain_or_output, Chain):
+        if wrt is not None:
+            raise ValueError("spread: give either a Chain, or an output and wrt — not both")
+        owner = chain_or_output
+    else:
+        if wrt is None:
+            raise ValueError("spread: give the node to differentiate by, spread(output, wrt)")
+        owner = chain(chain_or_output, wrt)
+    name = f"∂{owner.name(owner.output)}/∂{owner.name(owner.wrt)}"
+    if owner.is_tensor:
+        return _tensor_spread(owner, name, top)
+    nodes, parents = owner.subgraph
+    positive = [0.0] * len(nodes)
+    negative = [0.0] * len(nodes)
+    positive[-1] = 1.0
+    for c in range(len(nodes) - 1, 0, -1):
+        up, down, derivatives = positive[c], negative[c], nodes[c].local_derivatives
+        for p, slot in parents[c]:
+            f = derivatives[slot]
+            if f > 0.0:
+                positive[p] += f * up
+                negative[p] += f * down
+            elif f < 0.0:
+                positive[p] -= f * down
+                negative[p] -= f * up
+    magnitude = positive[0] + negative[0]
+    shown = owner.paths(top)
+    top_sum = math.fsum(path.product for path in shown)
+    top_abs = math.fsum(abs(path.product) for path in shown)
+    return Spread(
+        name, owner.num_paths, owner.total, positive[0], -negative[0], magnitude,
+        _ratio(abs(owner.total), magnitude), len(shown), top_sum, _ratio(top_abs, magnitude),
+    )
+
+
+def _tensor_spread(owner: Chain, name: str, top: int) -> Spread:
+    products = [path.product for path in owner.paths()]
+    positive = float(sum(np.clip(p, 0.0, None).sum() for p in products))
+    negative = float(sum(np.clip(p, None, 0.0).sum() for p in products))
+    magnitude = positive - negative
+    shown = products[:top]
+    top_sum = sum(shown, np.zeros(owner.wrt.shape))
+    top_abs = float(sum(np.abs(p).sum() for p in shown))
+    return Spread(
+        name, owner.num_paths, owner.total, positive, negative, magnitude,
+        _ratio(float(np.abs(owner.total).sum()), magnitude), len(shown), top_sum,
+        _ratio(top_abs, magnitude),
+    )
+
+
+def _l1(x: np.ndarray) -> str:
+    return f"‖·‖₁ = {_num(float(np.abs(x).sum()))}"
+
+
+def _ratio(part: float, whole: float) -> float:
+    return part / whole if whole else 0.0
+
+
+@dataclass(frozen=True)
+class WeightShare:
+    """How a layer's gradient is distributed over its `count` weights, by |g|.
+
+    `top_share` = Σ |g| over the ⌈top·count⌉ largest / Σ |g| (a share of the L1 mass,
+    not of ‖g‖²). `gini` = Σᵢ Σⱼ ||gᵢ| − |gⱼ|| / (2n Σ|g|): 0 when every weight gets the
+    same |g|, → 1 when one gets it all. `effective_number` = (Σ|g|)² / Σ g²: how many
+    equal weights would carry the same signal (n when even, 1 when one dominates).
+    All are 0 when every gradient is 0.
+    """
+
+    count: int
+    top: float
+    top_count: int
+    top_share: float
+    gini: float
+    effective_number: float
+    magnitude: float
+
+    def __str__(self) -> str:
+        return "\n".join([
+            f"gradient over {self.count:,} weights  (Σ |g| = {_num(self.magnitude)})",
+            (f"  top {100 * self.top:.4g}% ({self.top_count:,} weights) hold "
+             f"{100 * self.top_share:.4g}% of Σ |g|"),
+            f"  Gini of |g|            {self.gini:.4f}   (0 = even, 1 = all in one weight)",
+            (f"  effective number       {_num(self.effective_number)}   "
+             f"((Σ|g|)²/Σg²; {100 * self.effective_number / self.count:.4g}% of the weights)"),
+        ])
+
+
+def weight_share(gradients: Any, top: float = 0.1) -> WeightShare:
+    """How concentrated the gradient of a set of weights is: share of Σ|g| in the top ones.
+
+    `gradients` is anything holding them: a module or layer (its `parameters()`), a
+    list of Values or Tensors (their `.grad`), an ndarray or a list of floats.
+    """
+    if not 0.0 < top <= 1.0:
+        raise ValueError(f"weight_share: top is a fraction of the weights, in (0, 1]; got {top!r}")
+    g = np.sort(np.abs(_flat_gradients(gradients)))  # ascending
+    n = g.size
+    if n == 0:
+        raise ValueError("weight_share: no gradients given")
+    top_count = max(1, math.ceil(top * n - 1e-9))
+    magnitude = float(g.sum())
+    if magnitude == 0.0:
+        return WeightShare(n, top, top_count, 0.0, 0.0, 0.0, 0.0)
+    ranks = np.arange(1, n + 1)
+    gini = float(2.0 * np.dot(ranks, g) / (n * magnitude) - (n + 1) / n)
+    return WeightShare(
+        n, top, top_count, float(g[n - top_count:].sum()) / magnitude, max(gini, 0.0),
+        magnitude**2 / float(np.dot(g, g)), magnitude,
+    )
+
+
+def _flat_gradients(gradients: Any) -> np.ndarray:
+    if hasattr(gradients, "parameters") and callable(gradients.parameters):
+        gradients = gradients.parameters()
+    if isinstance(gradients, np.ndarray):
+        return gradients.astype(np.float64).reshape(-1)
+    if isinstance(gradients, (Value, Tensor)):
+        gradients = [gradients]
+    parts = []
+    for item in gradients:
+        if isinstance(item, Value):
+            parts.append(np.array([item.grad]))
+        elif isinstance(item, Tensor):
+            if item.grad is None:
+                raise ValueError(
+                    f"weight_share: a Tensor of shape {item.shape} has no gradient; "
+                    "call backward() first"
+                )
+            parts.append(np.asarray(item.grad, dtype=np.float64).reshape(-1))
+        else:
+            parts.append(np.asarray(item, dtype=np.float64).reshape(-1))
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+__all__ = ["Spread", "WeightShare", "spread", "weight_share"]
