@@ -1,0 +1,27 @@
+"""Graphviz pictures of gradient flow: whole graphs, chains of factors, and layer speeds.
+
+`draw_graph(loss)` draws a Value or Tensor graph with every edge's local derivative,
+coloured on one fixed scale from vanishing (pale blue) to exploding (red);
+`draw_chain(chain(loss, w), k=3)` highlights the top paths; `draw_layers(layer_flow(...))`
+draws an MLP one node per layer. Each returns a `graphviz.Digraph` (shown inline in
+Jupyter, DOT in `.source`); `save_svg(picture, "out.svg")` writes it with `dot`.
+"""
+
+from .graphs import draw_chain, draw_graph
+from .layers import draw_layers
+from .style import DECADE_COLOURS, ZERO_COLOUR, gradient_colour
+from .svg import GraphvizFailed, GraphvizNotFound, GraphvizTimeout, save, save_svg
+
+__all__ = [
+    "DECADE_COLOURS",
+    "ZERO_COLOUR",
+    "GraphvizFailed",
+    "GraphvizNotFound",
+    "GraphvizTimeout",
+    "draw_chain",
+    "draw_graph",
+    "draw_layers",
+    "gradient_colour",
+    "save",
+    "save_svg",
+]

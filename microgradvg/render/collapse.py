@@ -1,0 +1,285 @@
+"""Collapsing a graph too large to lay out into one node per group of nodes.
+
+Groups come from the parameter labels the networks give (`L1.n3.w7`, `L2.W`): a layer tag
+flows forward from parameters and inputs (`x0`, `x1`, …) through the graph, and nodes are
+grouped by layer and op, by neuron, or — for graphs without such labels — by depth and op.
+Each group shows its size and gradient norm; each edge between groups, how many edges it
+stands for and the norm of their factors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from . import style
+
+PARAMETER_LABEL = re.compile(r"^L(\d+)\.(?:n(\d+)\.)?([A-Za-z]+)")
+INPUT_LABEL = re.compile(r"^x\d*$")
+GROUPINGS = ("auto", "neuron", "layer", "depth")
+DESCRIPTIONS = {
+    "neuron": "by neuron: each neuron's parameters as one node",
+    "layer": "by layer and op",
+    "depth": "by depth and op",
+}
+DEPTH_BANDS = 12
+KINDS = {"w": "weights", "b": "biases"}
+
+Key = str
+
+
+class Group:
+    """Running totals for the nodes of one group."""
+
+    __slots__ = ("first", "largest", "members", "name", "square_sum", "unknown", "zeros")
+
+    def __init__(self, name: str, first: Any) -> None:
+        self.name, self.first = name, first
+        self.members = self.zeros = self.unknown = 0
+        self.square_sum = self.largest = 0.0
+
+    def add(self, magnitude: float | None) -> None:
+        self.members += 1
+        if magnitude is None:
+            self.unknown += 1
+        elif magnitude == 0.0:
+            self.zeros += 1
+        else:
+            self.square_sum += magnitude * magnitude
+            self.largest = max(self.largest, magnitude)
+
+    @property
+    def norm(self) -> float | None:
+        """The gradient norm of the group, √Σ|g|² (None if no member has a gradient)."""
+        return None if self.unknown == self.members else math.sqrt(self.square_sum)
+
+
+def collapsed_graph(
+    order: Sequence[Any],
+    roots: Sequence[Any],
+    *,
+    max_nodes: int,
+    group_by: str = "auto",
+    title: str = "",
+    legend: bool = True,
+    rankdir: str = "LR",
+) -> graphviz.Digraph:
+    """A Digraph of `order` (topological) with nodes merged into groups, captioned as such.
+
+    `group_by`: "neuron" keeps every op node and merges each neuron's parameters;
+    "layer" merges nodes of the same layer and op; "depth" merges nodes of the same op
+    within bands of depth; "auto" takes the first of neuron, layer that fits in
+    `max_nodes` nodes and edges (depth when the graph has no layer labels).
+    """
+    if group_by not in GROUPINGS:
+        raise ValueError(f"draw_graph: group_by must be one of {GROUPINGS}, got {group_by!r}")
+    ids = {id(node): index for index, node in enumerate(order)}
+    root_ids = {ids[id(root)] for root in roots}
+    if group_by == "auto":
+        labelled = any(PARAMETER_LABEL.match(node.label) for node in order if not node.parents)
+        candidates = ["neuron", "layer"] if labelled else ["depth"]
+    else:
+        candidates = [group_by]
+    for mode in candidates:
+        keys = _keys(mode, order, ids, root_ids)
+        pairs = {
+            (keys[ids[id(p)]], keys[i]) for i, child in enumerate(order) for p in child.parents
+        }
+        if len(set(keys)) <= max_nodes and len(pairs) <= max_nodes:
+            break
+    return _draw(order, ids, keys, mode, root_ids, title, legend, rankdir)
+
+
+def _keys(mode: str, order: Sequence[Any], ids: dict[int, int], root_ids: set[int]) -> list[Key]:
+    """The group name of every node, in topological order."""
+    if mode == "depth":
+        return _depth_keys(order, ids, root_ids)
+    layers: list[int | None] = []
+    keys: list[Key] = []
+    for i, node in enumerate(order):
+        if node.parents:
+            tags = [layers[ids[id(p)]] for p in node.parents]
+            known = [t for t in tags if t is not None]
+            layer = max(known) if known else None
+            layers.append(layer)
+            if i in root_ids or mode == "neuron":
+                keys.append(f"#{i}")
+            else:
+                where = (
+                    "inputs" if layer == 0 else f"L{layer}" if layer is not None else "constants"
+                )
+                keys.append(f"{where} · {node.op}")
+            continue
+        match = PARAMETER_LABEL.match(node.label)
+        if match:
+            layer_text, neuron, kind = match.groups()
+            layers.append(int(layer_text))
+            if mode == "neuron" and neuron is not None:
+                keys.append(f"L{layer_text}.n{neuron} parameters")
+            else:
+                keys.append(f"L{layer_text} {KINDS.get(kind[0].lower(), kind)}")
+        elif INPUT_LABEL.match(node.label):
+            layers.append(0)
+            keys.append("inputs")
+        else:
+            layers.append(None)
+            keys.append(
+                "constants"
+                if not node.label
+                else f"leaf {node.label}"
+                if mode == "neuron"
+                else "other leaves"
+            )
+    return keys
+
+
+def _depth_keys(order: Sequence[Any], ids: dict[int, int], root_ids: set[int]) -> list[Key]:
+    depth: list[int] = []
+    for node in order:
+        depth.append(1 + max(depth[ids[id(p)]] for p in node.parents) if node.parents else 0)
+    deepest = max(depth)
+    width = max(1, math.ceil(deepest / DEPTH_BANDS))
+    keys = []
+    for i, node in enumerate(order):
+        if i in root_ids:
+            keys.append(f"#{i}")
+        elif not node.parents:
+            keys.append("leaves")
+        else:
+            low = 1 + (depth[i] - 1) // width * width
+            high = min(low + width - 1, deepest)
+            band = f"depth {low}" if low == high else f"depth {low}–{high}"
+            keys.append(f"{band} · {node.op}")
+    return keys
+
+
+def _draw(
+    order: Sequence[Any],
+    ids: dict[int, int],
+    keys: list[Key],
+    mode: str,
+    root_ids: set[int],
+    title: str,
+    legend: bool,
+    rankdir: str,
+) -> graphviz.Digraph:
+    from .graphs import gradient_magnitude, is_scalar
+
+    groups: dict[Key, Group] = {}
+    for node, key in zip(order, keys):
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = Group(key, node)
+        group.add(gradient_magnitude(node.grad))
+    gid = {key: f"g{index}" for index, key in enumerate(groups)}
+    # (parent group, child group) → [edges, Σ factor², Σ flow², any flow known]
+    links: dict[tuple[Key, Key], list[float]] = {}
+    inside: dict[Key, int] = {}
+    flow_of = _flow_function(order)
+    for i, child in enumerate(order):
+        child_key = keys[i]
+        for index, parent in enumerate(child.parents):
+            parent_key = keys[ids[id(parent)]]
+            if parent_key == child_key:
+                inside[child_key] = inside.get(child_key, 0) + 1
+                continue
+            factor_square, flow = flow_of(child, index)
+            link = links.get((parent_key, child_key))
+            if link is None:
+                link = links[(parent_key, child_key)] = [0, 0.0, 0.0, 0]
+            link[0] += 1
+            if factor_square is not None:
+                link[1] += factor_square
+            if flow is not None:
+                link[2] += flow * flow
+                link[3] = 1
+    caption = (
+        f"collapsed {style.count(len(order))} nodes into {style.count(len(groups))} groups "
+        f"({DESCRIPTIONS[mode]}); pass max_nodes={len(order)} to draw all"
+    )
+    what = "|gradient| (a group: its ‖gradient‖)" if legend else None
+    graph = style.new_digraph(title, [caption], what, rankdir)
+    for key, group in groups.items():
+        graph.node(
+            gid[key],
+            **_group_attributes(group, inside.get(key, 0), ids[id(group.first)] in root_ids),
+        )
+    scalar = is_scalar(order[0])
+    for (parent_key, child_key), (edge_count, factor_square, flow_square, known) in links.items():
+        look = style.look(math.sqrt(flow_square) if known else None)
+        if (
+            edge_count == 1
+            and groups[parent_key].members == 1
+            and groups[child_key].members == 1
+            and scalar
+        ):
+            text = style.number(math.sqrt(factor_square), 3)
+        else:
+            text = f"{style.count(int(edge_count))} edges"
+            if scalar:
+                text += f"<BR/>‖factors‖ {style.number(math.sqrt(factor_square), 3)}"
+        attributes = {"label": f"<{text}>", "color": look.colour, "penwidth": str(look.pen)}
+        if look.style != "solid":
+            attributes["style"] = look.style
+        graph.edge(gid[parent_key], gid[child_key], **attributes)
+    return graph
+
+
+def _group_attributes(group: Group, inside: int, is_root: bool) -> dict[str, str]:
+    from .graphs import _node_attributes
+
+    if group.members == 1:
+        return _node_attributes(group.first, is_root, faded=False)
+    norm = group.norm
+    look = style.look(norm)
+    lines = []
+    if norm is None:
+        lines.append("no gradient yet")
+    else:
+        lines.append(f"‖grad‖ {style.number(norm)}")
+        lines.append(f"max |grad| {style.number(group.largest)}")
+    if group.zeros:
+        lines.append(f"{style.count(group.zeros)} of {style.count(group.members)} zero")
+    if inside:
+        lines.append(f"{style.count(inside)} edges inside")
+    title = f"<B>{style.escape(group.name)}</B> ×{style.count(group.members)}"
+    return {
+        "label": style.html_lines(title, *lines),
+        "shape": "box3d",
+        "style": "filled",
+        "margin": "0.14,0.1",
+        "color": look.colour,
+        "fillcolor": style.tint(look.colour),
+        "penwidth": str(look.pen),
+    }
+
+
+def _flow_function(order: Sequence[Any]) -> Callable[[Any, int], tuple[float | None, float | None]]:
+    """(factor², gradient through the edge) of an edge: floats for Values, VJP norms for Tensors."""
+    from .graphs import is_scalar
+
+    if is_scalar(order[0]):
+
+        def scalar_flow(child: Any, index: int) -> tuple[float | None, float | None]:
+            factor = (
+                child.local_derivatives[index]
+                if hasattr(child, "local_derivatives")
+                else child.factor(index)
+            )
+            return factor * factor, factor * child.grad
+
+        return scalar_flow
+
+    def tensor_flow(child: Any, index: int) -> tuple[float | None, float | None]:
+        grad = child.grad
+        if grad is None:
+            return None, None
+        g = np.asarray(getattr(grad, "data", grad))
+        return None, float(np.linalg.norm(child.factor(index).vjp(g)))
+
+    return tensor_flow
