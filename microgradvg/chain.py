@@ -290,12 +290,15 @@ class Chain:
 
     def _summary(self, shown: list[Path]) -> str:
         total = self.total
+        if not shown:
+            return (f"{_count(self.num_paths)} paths, too many to rank one by one in a Tensor "
+                    f"chain; ‖total‖ = {_num(float(np.linalg.norm(total)))}")
         if self.is_tensor:
             part = sum((p.product for p in shown), np.zeros(self.wrt.shape))
             size = float(np.vdot(total, total))
             share = float(np.vdot(part, total)) / size if size else math.nan
             what = f"‖total‖ = {_num(math.sqrt(size))}"
-            text = "carry" if shown else "(none shown)"
+            text = "carry"
         else:
             part = math.fsum(p.product for p in shown)
             share = part / total if total else math.nan
