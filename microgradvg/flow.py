@@ -1,0 +1,446 @@
+"""Per-layer flow of the gradient through an MLP: Nielsen's speed of learning and its factors.
+
+`print(layer_flow(model, x, y))` shows, for each layer l, ‖∂C/∂bˡ‖ and ‖∂C/∂Wˡ‖ with the
+factors of δˡ = Σ'(zˡ)(Wˡ⁺¹)ᵀδˡ⁺¹ that make it small; `SpeedRecorder` keeps these per
+epoch during training. Works for `TensorMLP` (one batched pass) and `ScalarMLP`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
+from .nn.losses import quadratic_cost
+from .nn.scalar import ScalarMLP
+from .nn.tensor import TensorMLP, apply_activation
+from .scalar import Value
+from .tensor import Tensor, is_grad_enabled
+
+if TYPE_CHECKING:
+    from .curvature import LayerCurvature
+
+COSTS = ("cross_entropy", "quadratic", "softmax_cross_entropy")
+Model = TensorMLP | ScalarMLP
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """What one layer l contributes to the backward pass, for the batch-averaged cost C.
+
+    speed_bias = ‖∂C/∂bˡ‖ (Nielsen's speed of learning), speed_weight = ‖∂C/∂Wˡ‖ (Frobenius);
+    slope_mean, slope_max = mean and max of σ'(zˡ) over the batch and the layer's neurons;
+    next_weight_norm = ‖Wˡ⁺¹‖₂ (spectral) and next_weight_frobenius = ‖Wˡ⁺¹‖_F;
+    gain = ‖∂C/∂bˡ‖ / ‖∂C/∂bˡ⁺¹‖ (nan when the denominator is 0). The last layer has
+    no Wˡ⁺¹, so its gain and weight norms are None.
+    """
+
+    layer: int
+    size: int
+    speed_bias: float
+    speed_weight: float
+    slope_mean: float
+    slope_max: float
+    next_weight_norm: float | None
+    gain: float | None
+    next_weight_frobenius: float | None = None
+
+
+@dataclass(frozen=True)
+class LayerFlow:
+    """The per-layer table from one batch: `layers[l - 1]` is the `LayerStats` of layer l.
+
+    `cost` names the cost, `batch_size` the number of examples it is averaged over,
+    `loss` its value C, `activations[l - 1]` layer l's activation. With curvature
+    (`layer_flow(..., curvature=True)`), `curvature[l - 1]` is layer l's
+    `LayerCurvature` and `learning_rate` the η it counts steps for.
+    """
+
+    cost: str
+    batch_size: int
+    loss: float
+    activations: tuple[str, ...]
+    layers: list[LayerStats]
+    curvature: list[LayerCurvature] | None = None
+    learning_rate: float | None = None
+
+    def speeds(self) -> np.ndarray:
+        """Nielsen's speed of learning ‖∂C/∂bˡ‖ for l = 1..L, shape (L,)."""
+        return np.array([stats.speed_bias for stats in self.layers])
+
+    def weight_speeds(self) -> np.ndarray:
+        """‖∂C/∂Wˡ‖ for l = 1..L, shape (L,)."""
+        return np.array([stats.speed_weight for stats in self.layers])
+
+    def __str__(self) -> str:
+        header = [
+            "layer",
+            "size",
+            "act",
+            "‖∂C/∂bˡ‖",
+            "‖∂C/∂Wˡ‖",
+            "mean σ'(zˡ)",
+            "max σ'(zˡ)",
+            "‖Wˡ⁺¹‖₂",
+            "‖Wˡ⁺¹‖_F",
+            "gain l+1→l",
+        ]
+        rows = [
+            [
+                str(s.layer),
+                str(s.size),
+                activation,
+                f"{s.speed_bias:.3e}",
+                f"{s.speed_weight:.3e}",
+                f"{s.slope_mean:.4f}",
+                f"{s.slope_max:.4f}",
+                _number(s.next_weight_norm, ".3f"),
+                _number(s.next_weight_frobenius, ".3f"),
+                _number(s.gain, ".3f"),
+            ]
+            for s, activation in zip(self.layers, self.activations)
+        ]
+        notes: list[str] = []
+        if self.curvature is not None:
+            from .curvature import curvature_columns
+
+            extra_header, extra_rows, notes = curvature_columns(self.curvature, self.learning_rate)
+            header += extra_header
+            rows = [row + extra for row, extra in zip(rows, extra_rows)]
+        widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
+        lines = [
+            f"Layer flow · cost {self.cost} · batch of {self.batch_size} examples · C = {self.loss:.6g}",
+            "  ".join(cell.rjust(width) for cell, width in zip(header, widths)),
+        ]
+        lines += ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
+        if self.cost == "cross_entropy":
+            notes.insert(
+                0, "cross-entropy: δᴸ = aᴸ − y, so σ'(zᴸ) of the last layer does not enter."
+            )
+        return "\n".join(lines + notes)
+
+    __repr__ = __str__
+
+
+def layer_flow(
+    model: Model,
+    x: Any,
+    y: Any,
+    cost: str = "cross_entropy",
+    curvature: bool = False,
+    lr: float | None = None,
+) -> LayerFlow:
+    """One forward/backward pass over the batch (x, y) and the per-layer table of the gradient.
+
+    C = (1/n) Σₓ Cₓ is the cost averaged over the n examples, so ‖∂C/∂bˡ‖ is the norm
+    of the gradient averaged over the examples (Nielsen's speed of learning). The
+    backward pass is δᴸ = ∂C/∂zᴸ, then δˡ = Σ'(zˡ)(Wˡ⁺¹)ᵀδˡ⁺¹ (per example) with
+    ∂C/∂bˡ = Σₓ δˡ and ∂C/∂Wˡ = Σₓ δˡ(aˡ⁻¹)ᵀ, so each layer's factors are reported.
+
+    `x` is (n, n_in) (or one example (n_in,)); `y` is (n, n_out) targets, or integer
+    labels (n,) which become one-hot rows (quadratic, cross_entropy) or stay labels
+    (softmax_cross_entropy, which also takes one-hot rows). Costs: "cross_entropy"
+    (Nielsen's, needs a sigmoid output layer), "quadratic" (½‖a − y‖²),
+    "softmax_cross_entropy" (needs a linear output layer: its outputs are logits).
+
+    Every parameter's `.grad` is reset first; afterwards it holds ∂C/∂param for this
+    batch. A `ScalarMLP` runs example by example through the scalar engine (small
+    nets only). `curvature=True` adds `layer_curvature` columns (κˡ, 1/κˡ, predicted
+    decrease and steps at learning rate `lr`).
+    """
+    if not is_grad_enabled():
+        raise RuntimeError("layer_flow: needs to record the graph; call it outside no_grad()")
+    inputs, targets = prepare_batch(model, x, y, cost)
+    if isinstance(model, TensorMLP):
+        loss, bias_grads, weight_grads, slopes = _tensor_pass(model, inputs, targets, cost)
+    else:
+        loss, bias_grads, weight_grads, slopes = _scalar_pass(model, inputs, targets, cost)
+    weights = weight_matrices(model)
+    layers = []
+    for index in range(len(weights)):
+        last = index == len(weights) - 1
+        speed = float(np.linalg.norm(bias_grads[index]))
+        gain = None
+        if not last:
+            following = float(np.linalg.norm(bias_grads[index + 1]))
+            gain = speed / following if following > 0.0 else math.nan
+        layers.append(
+            LayerStats(
+                layer=index + 1,
+                size=weights[index].shape[0],
+                speed_bias=speed,
+                speed_weight=float(np.linalg.norm(weight_grads[index])),
+                slope_mean=float(slopes[index].mean()),
+                slope_max=float(slopes[index].max()),
+                next_weight_norm=None if last else float(np.linalg.norm(weights[index + 1], 2)),
+                gain=gain,
+                next_weight_frobenius=None if last else float(np.linalg.norm(weights[index + 1])),
+            )
+        )
+    curvatures = None
+    if curvature:
+        from .curvature import layer_curvature
+
+        curvatures = layer_curvature(model, inputs, targets, cost, lr)
+    return LayerFlow(
+        cost=cost,
+        batch_size=len(inputs),
+        loss=loss,
+        activations=tuple(activations_of(model)),
+        layers=layers,
+        curvature=curvatures,
+        learning_rate=lr,
+    )
+
+
+class SpeedRecorder:
+    """Nielsen's speed of learning per layer, recorded during training on a fixed batch.
+
+    `recorder = SpeedRecorder(model, x, y, cost="cross_entropy")`, then
+    `recorder.record(epoch)` once per epoch; `recorder.as_arrays()` gives
+    `epochs` (n,), `speed_bias` (n, L) = ‖∂C/∂bˡ‖, `speed_weight` (n, L) = ‖∂C/∂Wˡ‖,
+    and also `slope_mean`, `slope_max`, `gain` (n, L; gain is nan for layer L).
+    `flows` keeps every recorded `LayerFlow`. Recording restores each parameter's
+    `.grad` afterwards, so it can sit anywhere in a training loop.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        x: Any,
+        y: Any,
+        cost: str = "cross_entropy",
+        curvature: bool = False,
+        lr: float | None = None,
+    ) -> None:
+        self.model = model
+        self.inputs, self.targets = prepare_batch(model, x, y, cost)
+        self.cost = cost
+        self.curvature = curvature
+        self.lr = lr
+        self.epochs: list[float] = []
+        self.flows: list[LayerFlow] = []
+
+    def record(self, epoch: float) -> LayerFlow:
+        """Measure the flow on the recorder's batch now and keep it under `epoch`."""
+        parameters: list[Any] = self.model.parameters()
+        saved = [p.grad for p in parameters]
+        try:
+            flow = layer_flow(
+                self.model, self.inputs, self.targets, self.cost, self.curvature, self.lr
+            )
+        finally:
+            for p, g in zip(parameters, saved):
+                p.grad = g
+        self.epochs.append(epoch)
+        self.flows.append(flow)
+        return flow
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """The recorded numbers as arrays: one row per `record` call, one column per layer."""
+        n_layers = len(weight_matrices(self.model))
+
+        def table(field: str) -> np.ndarray:
+            values = [
+                [math.nan if v is None else v for v in (getattr(s, field) for s in f.layers)]
+                for f in self.flows
+            ]
+            return np.array(values, dtype=float).reshape(len(self.flows), n_layers)
+
+        arrays = {"epochs": np.array(self.epochs)}
+        for field in ("speed_bias", "speed_weight", "slope_mean", "slope_max", "gain"):
+            arrays[field] = table(field)
+        return arrays
+
+    def __len__(self) -> int:
+        return len(self.flows)
+
+
+# ---- shared by flow and curvature --------------------------------------------------------
+
+
+def activations_of(model: Model) -> list[str]:
+    """Each layer's activation name, layer 1 first."""
+    if isinstance(model, TensorMLP):
+        return [model.activation_of(l) for l in range(1, len(model.layers) + 1)]
+    return [layer.neurons[0].activation for layer in model.layers]
+
+
+def weight_matrices(model: Model) -> list[np.ndarray]:
+    """Wˡ as (n_out, n_in) arrays (copies for a ScalarMLP), layer 1 first."""
+    if isinstance(model, TensorMLP):
+        return [layer.weight.data for layer in model.layers]
+    return [np.array([[w.data for w in n.w] for n in layer.neurons]) for layer in model.layers]
+
+
+def bias_vectors(model: Model) -> list[np.ndarray]:
+    """bˡ as (n_out,) arrays (copies for a ScalarMLP), layer 1 first."""
+    if isinstance(model, TensorMLP):
+        return [layer.bias.data for layer in model.layers]
+    return [np.array([n.b.data for n in layer.neurons]) for layer in model.layers]
+
+
+def prepare_batch(model: Model, x: Any, y: Any, cost: str) -> tuple[np.ndarray, np.ndarray]:
+    """Checked inputs (n, n_in) and targets: (n, n_out) floats, or (n,) labels for softmax."""
+    if not isinstance(model, (TensorMLP, ScalarMLP)):
+        raise TypeError(
+            f"layer_flow: model must be a TensorMLP or a ScalarMLP, got {type(model).__name__}"
+        )
+    if cost not in COSTS:
+        raise ValueError(f"layer_flow: unknown cost {cost!r}; valid: {list(COSTS)}")
+    output = activations_of(model)[-1]
+    if cost == "cross_entropy" and output != "sigmoid":
+        raise ValueError(
+            f"layer_flow: cost 'cross_entropy' is Nielsen's, on sigmoid outputs, but the output "
+            f"layer is {output!r}; use output_activation='sigmoid', or cost 'softmax_cross_entropy'"
+        )
+    if cost == "softmax_cross_entropy" and output != "linear":
+        raise ValueError(
+            f"layer_flow: cost 'softmax_cross_entropy' takes logits, but the output layer is "
+            f"{output!r}; use output_activation='linear'"
+        )
+    n_in, n_out = model.sizes[0], model.sizes[-1]
+    inputs = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=float)
+    inputs = inputs.reshape(1, -1) if inputs.ndim == 1 else inputs  # (n, n_in)
+    if inputs.ndim != 2 or inputs.shape[1] != n_in or len(inputs) == 0:
+        raise ValueError(f"layer_flow: x has shape {np.shape(x)}; need (n, {n_in}) with n ≥ 1")
+    n = len(inputs)
+    targets = np.asarray(y.data if isinstance(y, Tensor) else y)
+    if cost == "softmax_cross_entropy":
+        if targets.shape == (n, n_out):
+            targets = targets.argmax(axis=1)
+        if targets.shape != (n,) or targets.dtype.kind not in "iu":
+            raise ValueError(
+                f"layer_flow: softmax_cross_entropy needs integer labels ({n},) or one-hot ({n}, {n_out}), "
+                f"got {targets.dtype} {targets.shape}"
+            )
+        return inputs, targets
+    if targets.ndim == 1 and targets.dtype.kind in "iu" and n_out > 1 and len(targets) == n:
+        if targets.min() < 0 or targets.max() >= n_out:
+            raise ValueError(f"layer_flow: labels must lie in 0..{n_out - 1}")
+        targets = np.eye(n_out)[targets]  # (n, n_out) one-hot
+    if targets.ndim == 1 and n_out == 1 and len(targets) == n:
+        targets = targets.reshape(n, 1)
+    targets = np.asarray(targets, dtype=float)
+    if targets.shape != (n, n_out):
+        raise ValueError(
+            f"layer_flow: y has shape {np.shape(y)}; need ({n}, {n_out}) targets or ({n},) labels"
+        )
+    return inputs, targets
+
+
+def tensor_twin(model: ScalarMLP) -> TensorMLP:
+    """A TensorMLP with the same sizes, activations, weights and biases as a ScalarMLP."""
+    activations = activations_of(model)
+    twin = TensorMLP(model.sizes, activation=activations[0], output_activation=activations[-1])
+    for layer, weight, bias in zip(twin.layers, weight_matrices(model), bias_vectors(model)):
+        layer.weight.data = weight
+        layer.bias.data = bias
+    return twin
+
+
+def tensor_forward(
+    model: TensorMLP, inputs: np.ndarray, replace: dict[int, tuple[Tensor, Tensor]] | None = None
+) -> tuple[list[Tensor], list[Tensor]]:
+    """zˡ and aˡ for l = 1..L; `replace[l] = (W, b)` runs layer l with other parameters."""
+    replace = replace or {}
+    a = Tensor(inputs.astype(model.layers[0].weight.data.dtype, copy=False))  # (n, n_in)
+    zs, outputs = [], []
+    for l, layer in enumerate(model.layers, start=1):
+        weight, bias = replace.get(l, (layer.weight, layer.bias))
+        z = linear(a, weight, bias)  # (n, n_l)
+        a = apply_activation(z, model.activation_of(l))
+        zs.append(z)
+        outputs.append(a)
+    return zs, outputs
+
+
+def tensor_cost(z: Tensor, a: Tensor, targets: np.ndarray, cost: str) -> Tensor:
+    """C averaged over the batch from the last layer's zᴸ and aᴸ (cross-entropy from zᴸ, stably)."""
+    if cost == "quadratic":
+        return quadratic_cost(a, targets)
+    if cost == "cross_entropy":
+        return sigmoid_cross_entropy(z, targets)
+    return softmax_cross_entropy(a, targets)
+
+
+def _tensor_pass(
+    model: TensorMLP, inputs: np.ndarray, targets: np.ndarray, cost: str
+) -> tuple[float, list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """One batched forward/backward: C, ∂C/∂bˡ, ∂C/∂Wˡ and σ'(zˡ) (n, n_l) per layer."""
+    model.zero_grad()
+    zs, outputs = tensor_forward(model, inputs)
+    loss = tensor_cost(zs[-1], outputs[-1], targets, cost)
+    loss.backward()
+    slopes = []
+    for z, a in zip(zs, outputs):
+        # σ'(zˡ) is the diagonal of the recorded factor ∂aˡ/∂zˡ: its VJP applied to ones.
+        slopes.append(
+            np.ones_like(z.data) if a is z else np.asarray(a.factor(0).vjp(np.ones_like(a.data)))
+        )
+    bias_grads = [_grad_or_zeros(layer.bias) for layer in model.layers]
+    weight_grads = [_grad_or_zeros(layer.weight) for layer in model.layers]
+    return loss.item(), bias_grads, weight_grads, slopes
+
+
+def _scalar_pass(
+    model: ScalarMLP, inputs: np.ndarray, targets: np.ndarray, cost: str
+) -> tuple[float, list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """The same numbers example by example: each backward adds (1/n)·∂Cₓ/∂param to the leaves."""
+    model.zero_grad()
+    n = len(inputs)
+    activations = activations_of(model)
+    slopes = [np.empty((n, len(layer.neurons))) for layer in model.layers]
+    total = 0.0
+    for i in range(n):
+        a: list[Value] | list[float] = inputs[i].tolist()
+        outputs = []
+        for layer in model.layers:
+            a = layer(a)
+            outputs.append(a)
+        example_cost = _scalar_cost(outputs[-1], targets[i], cost)
+        (example_cost * (1.0 / n)).backward()
+        total += example_cost.data
+        for l, (layer_out, activation) in enumerate(zip(outputs, activations)):
+            # The activation node's only local derivative is σ'(z); a linear layer has none.
+            slopes[l][i] = [
+                1.0 if activation == "linear" else o.local_derivatives[0] for o in layer_out
+            ]
+    bias_grads = [np.array([neuron.b.grad for neuron in layer.neurons]) for layer in model.layers]
+    weight_grads = [
+        np.array([[w.grad for w in neuron.w] for neuron in layer.neurons]) for layer in model.layers
+    ]
+    return total / n, bias_grads, weight_grads, slopes
+
+
+def _scalar_cost(outputs: Sequence[Value], target: np.ndarray, cost: str) -> Value:
+    """One example's cost Cₓ as a Value graph, built stably like the Tensor costs."""
+    if cost == "quadratic":
+        return Value.sum((a - float(t)) * (a - float(t)) for a, t in zip(outputs, target)) * 0.5
+    if cost == "cross_entropy":
+        # −[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − y z, finite for any z.
+        terms = []
+        for a, t in zip(outputs, target):
+            z = a.parents[0]
+            if z.data >= 0:
+                softplus = z + ((-z).exp() + 1.0).log()
+            else:
+                softplus = (z.exp() + 1.0).log()
+            terms.append(softplus - z * float(t))
+        return Value.sum(terms)
+    # −log softmax(z)[y] = log Σⱼ e^(zⱼ − m) + m − z_y, with m = max z a constant shift.
+    shift = max(z.data for z in outputs)
+    log_total = Value.sum((z - shift).exp() for z in outputs).log()
+    return log_total + shift - outputs[int(target)]
+
+
+def _grad_or_zeros(parameter: Tensor) -> np.ndarray:
+    return np.zeros_like(parameter.data) if parameter.grad is None else np.asarray(parameter.grad)
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
