@@ -174,8 +174,14 @@ def weight_share(gradients: Any, top: float = 0.1) -> WeightShare:
     gini = float(2.0 * np.dot(ranks, g) / (n * magnitude) - (n + 1) / n)
     return WeightShare(
         n, top, top_count, float(g[n - top_count:].sum()) / magnitude, max(gini, 0.0),
-        magnitude**2 / float(np.dot(g, g)), magnitude,
+        _effective_number(g), magnitude,
     )
+
+
+def _effective_number(g: np.ndarray) -> float:
+    """(Σ|g|)² / Σg², on g/max|g| so that tiny gradients do not underflow to 0/0."""
+    scaled = g / g.max()
+    return float(scaled.sum() ** 2 / np.dot(scaled, scaled))
 
 
 def _flat_gradients(gradients: Any) -> np.ndarray:
