@@ -86,6 +86,8 @@ def collapsed_graph(
     else:
         candidates = [group_by]
     for mode in candidates:
+        if mode == "neuron" and len(candidates) > 1 and _op_edges(order) > max_nodes:
+            continue  # every edge between two op nodes stays an edge: too many to draw
         keys = _keys(mode, order, ids, root_ids)
         pairs = {
             (keys[ids[id(p)]], keys[i]) for i, child in enumerate(order) for p in child.parents
@@ -93,6 +95,11 @@ def collapsed_graph(
         if len(set(keys)) <= max_nodes and len(pairs) <= max_nodes:
             break
     return _draw(order, ids, keys, mode, root_ids, title, legend, rankdir)
+
+
+def _op_edges(order: Sequence[Any]) -> int:
+    """How many edges join two op nodes (neither a leaf)."""
+    return sum(1 for child in order if child.parents for parent in child.parents if parent.parents)
 
 
 def _keys(mode: str, order: Sequence[Any], ids: dict[int, int], root_ids: set[int]) -> list[Key]:
@@ -240,11 +247,13 @@ def _group_attributes(group: Group, inside: int, is_root: bool) -> dict[str, str
     lines = []
     if norm is None:
         lines.append("no gradient yet")
+    elif group.zeros == group.members:
+        lines.append("grad 0 on every one")
     else:
         lines.append(f"‖grad‖ {style.number(norm)}")
         lines.append(f"max |grad| {style.number(group.largest)}")
-    if group.zeros:
-        lines.append(f"{style.count(group.zeros)} of {style.count(group.members)} zero")
+        if group.zeros:
+            lines.append(f"{style.count(group.zeros)} of {style.count(group.members)} zero")
     if inside:
         lines.append(f"{style.count(inside)} edges inside")
     title = f"<B>{style.escape(group.name)}</B> ×{style.count(group.members)}"
