@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import microgradvg as mg
 from microgradvg import Tensor
+from microgradvg.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
+from microgradvg.testing import arrays, broadcastable_shapes, gradcheck, shapes
 
 rng = np.random.default_rng(20240605)
 
@@ -200,10 +204,11 @@ def test_leaf_grad_after_sum_is_writeable() -> None:
 # ---- deep graphs --------------------------------------------------------------------------
 
 
-def test_a_graph_fifty_thousand_nodes_deep() -> None:
+def test_a_graph_twenty_thousand_nodes_deep() -> None:
+    # Far past Python's recursion limit: the topological sort must be iterative.
     x = Tensor(np.array([1.0]), requires_grad=True)
     y = x
-    for _ in range(50_000):
+    for _ in range(20_000):
         y = y * 1.0
     y.backward()
     np.testing.assert_array_equal(x.grad, [1.0])
@@ -349,3 +354,176 @@ def test_gradient_penalty_trains_through_a_first_derivative() -> None:
     g = w.data * s
     expected = 2.0 * g * (s - 2.0 * w.data * x.data * np.tanh(u) * s)
     np.testing.assert_allclose(gw.data, expected, rtol=1e-12)
+
+
+# ---- higher order: second derivatives against finite differences of first derivatives ------
+
+
+def first_derivative(f):
+    """x ↦ ∂f/∂x (all inputs, flattened and joined) as a differentiable Tensor.
+
+    gradcheck on this function compares the engine's second derivatives
+    (the VJP through the gradient graph) with central differences of its first.
+    """
+
+    def derivative(*inputs: Tensor) -> Tensor:
+        grads = mg.grad(f(*inputs), list(inputs), create_graph=True)
+        return mg.concatenate([g.reshape(-1) for g in grads])
+
+    return derivative
+
+
+def positive(array: np.ndarray) -> np.ndarray:
+    return np.abs(array) + 0.3
+
+
+def away_from_zero(array: np.ndarray) -> np.ndarray:
+    return np.where(array >= 0, array + 0.2, array - 0.2)
+
+
+SECOND_ORDER_UNARY = {
+    "exp": (lambda t: t.exp(), lambda a: a),
+    "log": (lambda t: t.log(), positive),
+    "tanh": (lambda t: t.tanh(), lambda a: a),
+    "sigmoid": (lambda t: t.sigmoid(), lambda a: a),
+    "relu·x": (lambda t: t.relu() * t, away_from_zero),
+    "x**3": (lambda t: t**3, lambda a: a),
+    "x**-1.5": (lambda t: t**-1.5, positive),
+    "2**x": (lambda t: 2.0**t, lambda a: a),
+    "1/x": (lambda t: 1.0 / t, away_from_zero),
+    "-x·x": (lambda t: -t * t, lambda a: a),
+    "sech2": (lambda t: t.sech2(), lambda a: a),
+}
+
+
+# Shapes start at 1-D here: 0-d results are the xfail test_second_derivative_through_0d_results.
+@given(name=st.sampled_from(list(SECOND_ORDER_UNARY)), shape=shapes(1, 3, max_side=3), data=st.data())
+def test_second_derivative_of_elementwise_ops(name: str, shape, data) -> None:
+    op, domain = SECOND_ORDER_UNARY[name]
+    x = Tensor(domain(data.draw(arrays(shape, -2, 2))), requires_grad=True)
+    weights = data.draw(arrays(shape))
+    gradcheck(first_derivative(lambda t: (op(t) * weights).sum()), x)
+
+
+BINARY_SECOND_ORDER = {
+    "a*b": lambda a, b: a * b,
+    "a/b": lambda a, b: a / b,
+    "a-b": lambda a, b: (a - b) * (a - b),
+    "a**b": lambda a, b: a**b,
+    "tanh(a+b)": lambda a, b: (a + b).tanh(),
+}
+
+
+@given(
+    name=st.sampled_from(list(BINARY_SECOND_ORDER)),
+    pair=broadcastable_shapes(shapes(1, 3, max_side=3)),
+    data=st.data(),
+)
+def test_second_derivative_of_broadcasting_binary_ops(name: str, pair, data) -> None:
+    op = BINARY_SECOND_ORDER[name]
+    a = Tensor(positive(data.draw(arrays(pair[0], -2, 2))), requires_grad=True)
+    b_values = data.draw(arrays(pair[1], -2, 2))
+    b = Tensor(away_from_zero(b_values) if name == "a/b" else b_values, requires_grad=True)
+    gradcheck(first_derivative(lambda x, y: op(x, y).sum()), a, b)
+
+
+MATMUL_SHAPES = [  # 1-D·1-D gives a 0-d result: see the xfail below
+    ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)),
+    ((2, 2, 3), (2, 3, 1)), ((2, 1, 2, 3), (3, 3, 2)), ((3,), (2, 3, 2)),
+]
+
+
+@given(shape_pair=st.sampled_from(MATMUL_SHAPES), data=st.data())
+def test_second_derivative_through_matmul(shape_pair, data) -> None:
+    a = Tensor(data.draw(arrays(shape_pair[0], -1, 1)), requires_grad=True)
+    b = Tensor(data.draw(arrays(shape_pair[1], -1, 1)), requires_grad=True)
+    gradcheck(first_derivative(lambda x, y: (x @ y).tanh().sum()), a, b)
+
+
+SECOND_ORDER_0D = {
+    # name: (f, its second derivative at the 0-d x = 0.4), closed forms
+    "tanh(x·2)": (lambda t: (t * 2.0).tanh(), lambda v: -8.0 * np.tanh(2 * v) * (1 - np.tanh(2 * v) ** 2)),
+    "sigmoid(x)": (
+        lambda t: t.sigmoid(),
+        lambda v: (s := 1 / (1 + np.exp(-v))) * (1 - s) * (1 - 2 * s),
+    ),
+    "tanh(x·[1,2]@[3,-1])": (
+        lambda t: (t * Tensor(np.array([1.0, 2.0])) @ Tensor(np.array([3.0, -1.0]))).tanh(),
+        lambda v: -2.0 * np.tanh(v) * (1 - np.tanh(v) ** 2),
+    ),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AttributeError,
+    reason="bug: 0-d results have np.float64 data, so on the backward through a create_graph "
+    "gradient the rules' isinstance(x, np.ndarray) dispatch (rules.py _tanh in the sech2 rule, "
+    "the sigmoid rule) takes the Tensor branch: AttributeError 'numpy.float64' object has no "
+    "attribute 'tanh'/'sigmoid'",
+)
+@pytest.mark.parametrize("name", list(SECOND_ORDER_0D))
+def test_second_derivative_through_0d_results(name: str) -> None:
+    f, second = SECOND_ORDER_0D[name]
+    x = Tensor(np.array(0.4), requires_grad=True)
+    (first,) = mg.grad(f(x), x, create_graph=True)
+    (result,) = mg.grad(first, x)
+    assert float(result.data) == pytest.approx(second(0.4), rel=1e-12)
+
+
+@given(batch=st.sampled_from([(), (1,), (3,), (2, 2)]), n_in=st.integers(1, 3), n_out=st.integers(1, 3), data=st.data())
+def test_second_derivative_through_linear(batch, n_in: int, n_out: int, data) -> None:
+    x = Tensor(data.draw(arrays((*batch, n_in), -1, 1)), requires_grad=True)
+    w = Tensor(data.draw(arrays((n_out, n_in), -1, 1)), requires_grad=True)
+    b = Tensor(data.draw(arrays((n_out,), -1, 1)), requires_grad=True)
+    gradcheck(first_derivative(lambda *t: linear(*t).sigmoid().sum()), x, w, b)
+
+
+@given(shape=shapes(1, 3, max_side=3), keepdims=st.booleans(), name=st.sampled_from(["sum", "mean"]), data=st.data())
+def test_second_derivative_through_sum_and_mean(shape, keepdims: bool, name: str, data) -> None:
+    axis = data.draw(st.none() | st.integers(-len(shape), len(shape) - 1))
+    x = Tensor(data.draw(arrays(shape, -1, 1)), requires_grad=True)
+    reduce = lambda t: getattr(t, name)(axis=axis, keepdims=keepdims)
+    gradcheck(first_derivative(lambda t: (reduce(t.tanh()) ** 2).sum()), x)
+
+
+@given(shape=shapes(1, 3, max_side=3), log=st.booleans(), data=st.data())
+def test_second_derivative_through_softmax(shape, log: bool, data) -> None:
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = Tensor(data.draw(arrays(shape, -2, 2)), requires_grad=True)
+    weights = data.draw(arrays(shape))
+    op = (lambda t: t.log_softmax(axis)) if log else (lambda t: t.softmax(axis))
+    gradcheck(first_derivative(lambda t: (op(t) * weights).sum()), x)
+
+
+@given(batch=st.integers(1, 3), classes=st.integers(2, 4), data=st.data())
+def test_second_derivative_of_the_fused_losses(batch: int, classes: int, data) -> None:
+    z = Tensor(data.draw(arrays((batch, classes), -3, 3)), requires_grad=True)
+    labels = np.array(data.draw(st.lists(st.integers(0, classes - 1), min_size=batch, max_size=batch)))
+    targets = data.draw(arrays((batch, classes), 0, 1))
+    gradcheck(first_derivative(lambda t: softmax_cross_entropy(t, labels)), z)
+    gradcheck(first_derivative(lambda t: sigmoid_cross_entropy(t, targets)), z)
+
+
+@given(data=st.data())
+def test_second_derivative_through_shape_ops_and_indexing(data) -> None:
+    # Entries at least 0.1 apart, so the max has no ties within a finite difference.
+    order = np.array(data.draw(st.permutations(range(12))), dtype=float).reshape(3, 4)
+    x = Tensor(order * 0.15 - 0.9 + data.draw(arrays((3, 4), -0.02, 0.02)), requires_grad=True)
+    y = Tensor(data.draw(arrays((3, 1), -1, 1)), requires_grad=True)
+    picks = np.array(data.draw(st.lists(st.integers(0, 2), min_size=1, max_size=5)))
+
+    def f(a: Tensor, b: Tensor) -> Tensor:
+        joined = mg.concatenate([a, b.expand((3, 2))], axis=1)  # (3, 6)
+        stacked = mg.stack([joined.T, joined.T * 2.0])  # (2, 6, 3)
+        picked = stacked.reshape(12, 3).transpose()[picks]  # repeated rows
+        return (picked * picked * picked).sum() + a.max(axis=1).tanh().sum()
+
+    gradcheck(first_derivative(f), x, y)
+
+
+@given(shape=shapes(1, 2, max_side=3), data=st.data())
+def test_third_derivative_against_differences_of_the_second(shape, data) -> None:
+    x = Tensor(data.draw(arrays(shape, -1.5, 1.5)), requires_grad=True)
+    second = first_derivative(lambda t: first_derivative(lambda u: u.tanh().sum())(t).sum())
+    gradcheck(second, x)
