@@ -160,6 +160,9 @@ def _picture(
         ids = {id(node): index for index, node in enumerate(order)}
     graph = style.new_digraph(title, caption_lines, "|gradient|" if legend else None, rankdir)
     root_ids = {ids[id(node)] for node in roots}
+    several = highlight is not None and any(
+        rank > 1 for ranks in highlight.values() for rank in ranks
+    )
     for node in order:
         i = ids[id(node)]
         faded = highlight is not None and path_nodes is not None and i not in path_nodes
@@ -168,7 +171,9 @@ def _picture(
         key = (ids[id(parent)], ids[id(child)], index)
         ranks = None if highlight is None else highlight.get(key, [])
         graph.edge(
-            f"n{key[0]}", f"n{key[1]}", **_edge_attributes(child, index, tensor_factor, ranks)
+            f"n{key[0]}",
+            f"n{key[1]}",
+            **_edge_attributes(child, index, tensor_factor, ranks, several),
         )
     return graph
 
@@ -217,8 +222,9 @@ def _node_lines(node: Any) -> list[str]:
 
 
 def _edge_attributes(
-    child: Any, index: int, tensor_factor: str, ranks: list[int] | None
+    child: Any, index: int, tensor_factor: str, ranks: list[int] | None, several: bool = False
 ) -> dict[str, str]:
+    """Label, colour and pen of one edge; `ranks` are the highlighted paths through it, if any."""
     if is_scalar(child):
         factor = child.factor(index)
         text, flow = style.number(factor, 3), abs(factor * child.grad)
@@ -235,8 +241,9 @@ def _edge_attributes(
         attributes["label"] = f"<{style.escape(text)}>"
     elif ranks:
         which = ",".join(f"#{rank}" for rank in ranks)
+        suffix = f' <FONT POINT-SIZE="8">{which}</FONT>' if several else ""
         attributes.update(
-            label=f'<<B>{style.escape(text)}</B> <FONT POINT-SIZE="8">{which}</FONT>>',
+            label=f"<<B>{style.escape(text)}</B>{suffix}>",
             penwidth=str(max(look.pen, 2.4) + 1.0),
             style="solid",
             **{"class": "path"},
@@ -299,17 +306,22 @@ def _chain_caption(
 ) -> list[str]:
     """∂out/∂wrt = total, over N paths, then one line per highlighted path."""
     out, wrt = _name(chain, chain.output, ids), _name(chain, chain.wrt, ids)
-    plural = "s" if chain.num_paths != 1 else ""
-    lines = [
-        (
-            f"∂{out}/∂{wrt} = {_quantity(chain.total)}: the sum over "
-            f"{style.count(chain.num_paths)} path{plural} of the product of their factors; "
-            f"top {len(paths)} highlighted"
-        ),
-    ]
+    total = chain.total
+    tensor = isinstance(total, np.ndarray) and total.size > 1
+    gradient = f"‖∂{out}/∂{wrt}‖" if tensor else f"∂{out}/∂{wrt}"
+    if chain.num_paths == 1:
+        lines = [f"{gradient} = {_quantity(total)}: the product of the factors along its one path"]
+    else:
+        count = style.count(chain.num_paths)
+        lines = [f"{gradient} = {_quantity(total)}: the sum over {count} paths of the product of"]
+        lines[0] += f" their factors; top {len(paths)} highlighted"
     for rank, path in enumerate(paths[:8], start=1):
-        factors = " × ".join(_quantity(f.value) for f in path.factors) or "1"
-        lines.append(f"#{rank}: {factors} = {_quantity(path.product)}")
+        if tensor:  # each factor is a Jacobian: show the gain it had on the gradient
+            gains = " × ".join(_quantity(f.value) for f in path.factors) or "1"
+            lines.append(f"#{rank}: gains {gains}; the path carries ‖·‖ {_quantity(path.product)}")
+        else:
+            factors = " × ".join(_quantity(f.value) for f in path.factors) or "1"
+            lines.append(f"#{rank}: {factors} = {_quantity(path.product)}")
     if len(paths) > 8:
         lines.append(f"… and {len(paths) - 8} more highlighted")
     return lines
@@ -328,14 +340,10 @@ def _quantity(value: Any) -> str:
     if isinstance(value, (int, float, np.floating)):
         return style.number(float(value), 3)
     if isinstance(value, np.ndarray):
-        return (
-            style.number(float(value.reshape(-1)[0]), 3)
-            if value.size == 1
-            else (f"‖·‖ {style.number(float(np.linalg.norm(value)), 3)}")
-        )
-    gain = getattr(value, "gain", None)
-    if gain is not None:
-        return f"gain {style.number(gain, 3)}"
+        return style.number(float(np.linalg.norm(value)), 3)
+    if hasattr(value, "vjp"):
+        gain = getattr(value, "gain", None)
+        return "?" if gain is None else style.number(float(gain), 3)
     return str(value)
 
 
