@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from .experiments import (
     exploding_network,
     first_layer_chain,
     speeds_at_initialisation,
+    superscript,
     train,
 )
 
@@ -102,6 +104,21 @@ def fail(message: str, status: int) -> int:
     return status
 
 
+def say(text: object = "") -> None:
+    """Print a line of the report; if stdout's reader has gone (`| head`), carry on silently.
+
+    The run still finishes and writes its files; only the rest of the report is dropped.
+    """
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not fail again
+        except (OSError, ValueError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process exits
+
+
 def with_default_command(arguments: list[str]) -> list[str]:
     """`arguments` with `vanishing` in front when they name no command."""
     if not arguments:
@@ -118,34 +135,51 @@ def with_default_command(arguments: list[str]) -> list[str]:
 
 VANISHING_EXAMPLES = """\
 examples:
-  microgradvg                                  Nielsen's [784, 30, 30, 30, 30, 10], writes out/
-  microgradvg vanishing --sizes 784,30,30,10   two hidden layers (the book's first table)
-  microgradvg vanishing --activation relu --init he   the remedy: compare with the default
-  microgradvg vanishing --epochs 30 --out runs/sigmoid   train, plot speeds per epoch
-  microgradvg vanishing --data mnist.pkl.gz --examples 5000   Nielsen's own data file
+  # Nielsen's [784, 30, 30, 30, 30, 10] on the embedded digits; SVGs in out/
+  microgradvg
+  # two hidden layers, the first network of the book's table
+  microgradvg vanishing --sizes 784,30,30,10
+  # the remedy: ReLU with He's initialisation, to compare with the default
+  microgradvg vanishing --activation relu --init he --out out/relu
+  # train 30 epochs and plot each layer's speed of learning per epoch
+  microgradvg vanishing --sizes 784,30,30,10 --epochs 30 --out out/training
+  # Nielsen's own data file, averaging over 5,000 of its images
+  microgradvg vanishing --data mnist.pkl.gz --examples 5000 --seeds 3
 """
 
 EXPLODING_EXAMPLES = """\
 examples:
-  microgradvg exploding                        four neurons, w = 100: factors of 25
-  microgradvg exploding --layers 6 --out out/  a longer chain: 25⁵ · 1/4 · ∂C/∂a⁶
-  microgradvg exploding --weight 1             Nielsen's small weights: the gradient vanishes
+  # the book's four neurons with w = 100: every factor w·σ'(z) is 25
+  microgradvg exploding
+  # six neurons: ∂C/∂b¹ = (1/4)·25⁵·∂C/∂a⁶
+  microgradvg exploding --layers 6 --out out/exploding
+  # small weights instead: every factor is 1/4 and the gradient vanishes
+  microgradvg exploding --weight 1
 """
 
 MAIN_EXAMPLES = f"""\
-Without a command, `microgradvg` runs `vanishing`.
+Without a command, microgradvg runs `vanishing`. `microgradvg COMMAND --help` lists
+each command's options.
 
-{VANISHING_EXAMPLES}  microgradvg exploding --out out/           the exploding-gradient chain
+{VANISHING_EXAMPLES}  # the exploding-gradient chain
+  microgradvg exploding --out out/
 """
+
+
+def _paragraph(text: str) -> str:
+    """`text` wrapped to 79 columns (raw-description help keeps our line breaks elsewhere)."""
+    return textwrap.fill(" ".join(text.split()), 79)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser for `microgradvg [vanishing|exploding] [options]`."""
     parser = _Parser(
         prog=PROG,
-        description="Make the vanishing gradient problem of Nielsen's 'Neural Networks and "
-        "Deep Learning', chapter 5, visible: speeds of learning per layer, the chain-rule "
-        "factors behind them, and SVG pictures.",
+        description=_paragraph(
+            "Make the vanishing gradient problem of Nielsen's 'Neural Networks and Deep "
+            "Learning', chapter 5, visible: speeds of learning per layer, the chain-rule "
+            "factors behind them, and SVG pictures. Runs offline on 1,000 embedded MNIST digits."
+        ),
         epilog=MAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -155,11 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     vanishing = commands.add_parser(
         "vanishing",
         help="speed of learning per hidden layer at initialisation (and during training)",
-        description="Build Nielsen's MNIST network, print each hidden layer's speed of "
-        "learning ‖∂C/∂bˡ‖ at initialisation (C averaged over the images) next to the "
-        "book's values and the median over several seeds, and write SVGs: the layer flow "
-        f"({LAYER_FLOW_SVG}), the chain of factors behind ∂C/∂b¹ ({CHAIN_SVG}) and, with "
-        f"--epochs, the speeds during training ({TRAINING_SVG}).",
+        description=_paragraph(
+            "Build Nielsen's MNIST network, print each hidden layer's speed of learning "
+            "‖∂C/∂bˡ‖ at initialisation (C averaged over the images) next to the book's "
+            "values and the median over several seeds, and write SVGs to --out: the layer "
+            f"flow ({LAYER_FLOW_SVG}), the chain of factors behind ∂Cₓ/∂b¹ for the first "
+            f"image ({CHAIN_SVG}) and, with --epochs, the speeds during training "
+            f"({TRAINING_SVG})."
+        ),
         epilog=VANISHING_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -183,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vanishing.add_argument(
         "--seed", type=non_negative_int, default=0, metavar="N",
-        help="seed of the network's weights (default %(default)s), e.g. --seed 3",
+        help="seed of the network's weights, e.g. 3 (default %(default)s)",
     )
     vanishing.add_argument(
         "--seeds", type=positive_int, default=5, metavar="N",
@@ -217,9 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     exploding = commands.add_parser(
         "exploding",
         help="the book's exploding gradient: one neuron per layer, w = 100, factors of 25",
-        description="Build Nielsen's chain of single sigmoid neurons with every weight w and "
-        "every bias chosen so that z = 0, hence σ'(z) = 1/4 and every factor w·σ'(z) = w/4; "
-        f"print the chain of factors of ∂C/∂b¹ and write its picture ({EXPLODING_SVG}).",
+        description=_paragraph(
+            "Build Nielsen's chain of single sigmoid neurons with every weight w and every "
+            "bias chosen so that z = 0, hence σ'(z) = 1/4 and every factor w·σ'(z) = w/4; "
+            f"print the chain of factors of ∂C/∂b¹ and write its picture ({EXPLODING_SVG})."
+        ),
         epilog=EXPLODING_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -347,9 +386,13 @@ class StagedOutput:
 
     def commit(self) -> list[Path]:
         """Move every staged file into DIR (creating it) and return their final paths."""
+        staged_files = sorted(self.staging.iterdir())
+        for staged in staged_files:  # check first: a clash half-way would leave half the files
+            if (self.out / staged.name).is_dir():
+                raise CommandError(f"--out {self.out}: {self.out / staged.name} is a directory")
         self.out.mkdir(parents=True, exist_ok=True)
         written = []
-        for staged in sorted(self.staging.iterdir()):
+        for staged in staged_files:
             target = self.out / staged.name
             os.replace(staged, target)  # atomic per file: a reader never sees half an SVG
             written.append(target)
@@ -387,14 +430,14 @@ def run_vanishing(options: argparse.Namespace) -> int:
         targets = one_hot(labels, DIGITS)  # (N, 10)
 
         speeds = speeds_at_initialisation(setup, images, targets, seeds)
-        print(speed_report(speeds, source, len(images)))
+        say(speed_report(speeds, source, len(images)))
 
         model = setup.build(options.seed)  # the same weights as the flow of the first seed
         chain = first_layer_chain(model, setup, images[0], targets[0])
-        print()
-        print(f"Where it fades: the factors of ∂Cₓ/∂b¹ for the first image (seed {options.seed}); "
+        say()
+        say(f"Where it fades: the factors of ∂Cₓ/∂b¹ for the first image (seed {options.seed}); "
               "each layer back is a σ'(zˡ) and a W factor, and their gains multiply.")
-        print(chain)
+        say(chain)
 
         network = f"{list(setup.sizes)}, {_describe(setup)}, seed {options.seed}"
         layers = draw_layers(speeds.flow, input_size=setup.sizes[0], title=network)
@@ -411,17 +454,17 @@ def run_vanishing(options: argparse.Namespace) -> int:
             )
             hidden = setup.hidden_layers
             history = np.asarray(record["speed_bias"])[:, :hidden]  # (epochs + 1, hidden)
-            print()
-            print(training_report(history, options.epochs, options.lr))
+            say()
+            say(training_report(history, options.epochs, options.lr))
             plot_speeds_during_training(
                 record["epochs"], history, output.path(TRAINING_SVG),
                 title=f"Speed of learning during training\n{list(setup.sizes)}: {_describe(setup)},"
                 f"\nfull-batch gradient descent on {len(images)} images, η = {options.lr:g}",
             )
         written = output.commit()
-    print()
+    say()
     for path in written:
-        print(f"wrote {path}")
+        say(f"wrote {path}")
     return 0
 
 
@@ -457,22 +500,30 @@ def check_sizes(sizes: Sequence[int], images: np.ndarray) -> None:
 
 
 def speed_report(speeds: InitialSpeeds, source: str, count: int) -> str:
-    """The table of speeds per hidden layer, the book's values, and one line explaining them."""
+    """The table of speeds per hidden layer, the book's values, and one line explaining them.
+
+    Columns: ‖∂C/∂bˡ‖ for the first seed and the median over all seeds, the book's value,
+    and for the first seed the mean slope f'(zˡ) and the gain ‖∂C/∂bˡ‖/‖∂C/∂bˡ⁺¹‖.
+    """
     setup = speeds.setup
     first, last = speeds.seeds[0], speeds.seeds[-1]
     seed_range = f"seed {first}" if first == last else f"seeds {first}–{last}"
+    slope = "σ'" if setup.activation == "sigmoid" else f"{setup.activation}'"
     book = speeds.book
-    header = ["hidden layer", "neurons", f"‖∂C/∂bˡ‖ seed {first}", f"median, {seed_range}"]
-    header.append("book")
-    rows = []
-    for index, (stats, mine, median) in enumerate(zip(speeds.hidden_stats, speeds.first_seed, speeds.median)):
-        rows.append([
-            str(index + 1),
-            str(setup.sizes[index + 1]),
-            f"{mine:.4g}",
-            f"{median:.4g}",
-            f"{book[index]:.3g}" if book else "–",
-        ])
+    header = [
+        "hidden layer", "neurons", f"‖∂C/∂bˡ‖ seed {first}", f"median, {seed_range}", "book",
+        f"mean {slope}(zˡ)", "gain l+1→l",
+    ]
+    rows = [
+        [
+            str(index + 1), str(stats.size), f"{mine:.4g}", f"{median:.4g}",
+            book[index] if book else "–", f"{stats.slope_mean:.3f}",
+            "–" if stats.gain is None else f"{stats.gain:.3f}",
+        ]
+        for index, (stats, mine, median) in enumerate(
+            zip(speeds.hidden_stats, speeds.first_seed, speeds.median)
+        )
+    ]
     lines = [
         f"Speed of learning at initialisation: ‖∂C/∂bˡ‖, C averaged over {count} images of {source}",
         f"network {list(setup.sizes)}: {_describe(setup)}",
@@ -482,8 +533,10 @@ def speed_report(speeds: InitialSpeeds, source: str, count: int) -> str:
         explanation(speeds.median, setup.activation),
     ]
     if book is None:
-        lines.append("(the book publishes values only for 784,30,30,10 and 784,30,…,30,10 "
-                     "with 3 or 4 hidden layers of 30)")
+        lines.append("(The book gives values only for 784,30,30,10, 784,30,30,30,10 and "
+                     "784,30,30,30,30,10.)")
+    elif setup != Setup(sizes=setup.sizes):
+        lines.append(f"(The book's values are for {_describe(Setup(sizes=setup.sizes))}.)")
     return "\n".join(lines)
 
 
@@ -492,21 +545,23 @@ def explanation(speeds: np.ndarray, activation: str) -> str:
     if len(speeds) < 2:
         return "One hidden layer: nothing to compare it with; try --sizes 784,30,30,30,30,10."
     first, last = float(speeds[0]), float(speeds[-1])
-    if first <= 0 or not math.isfinite(first / last if last else math.inf):
+    if not (first > 0 and last > 0 and math.isfinite(first) and math.isfinite(last)):
         return f"The first hidden layer's speed is {first:.3g}, the last's {last:.3g}."
     ratio = last / first
-    why = (
-        f"each layer back multiplies the gradient by {SLOPE_BOUNDS[activation]} "
-        "and by the next layer's weights"
-    )
+    both = f"({first:.3g} vs {last:.3g}, medians)"
+    why = f"each layer back multiplies the gradient by {SLOPE_BOUNDS[activation]} and by a weight matrix"
     if ratio >= 2:
-        return (f"The first hidden layer learns {ratio:.3g}× slower than the last ({first:.3g} vs "
-                f"{last:.3g}, medians): {why}, so the gradient vanishes on its way back.")
+        return (f"The first hidden layer learns {_times(ratio)} more slowly than the last {both}: "
+                f"{why}, so the gradient vanishes on its way back.")
     if ratio <= 0.5:
-        return (f"The first hidden layer learns {1 / ratio:.3g}× faster than the last ({first:.3g} "
-                f"vs {last:.3g}, medians): {why}, and here the gradient grows on its way back.")
-    return (f"The first and last hidden layers learn at similar speeds ({first:.3g} vs {last:.3g}, "
-            f"medians, ratio {ratio:.2g}): the gradient neither vanishes nor explodes.")
+        return (f"The first hidden layer learns {_times(1 / ratio)} faster than the last {both}: "
+                f"{why}, and here the gradient grows on its way back.")
+    return (f"The first and last hidden layers learn at similar speeds {both}, within a factor "
+            f"{_times(max(ratio, 1 / ratio))}: the gradient neither vanishes nor explodes.")
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.0f}×" if ratio >= 10 else f"{ratio:.2g}×"
 
 
 def training_report(history: np.ndarray, epochs: int, lr: float) -> str:
@@ -548,21 +603,22 @@ def run_exploding(options: argparse.Namespace) -> int:
         cost.backward()
         factors = chain(cost, bias)
         each = options.weight / 4
-        print(
+        say(
             f"Nielsen's exploding gradient: {options.layers} sigmoid neurons in a row, every "
             f"w = {options.weight:g}, biases chosen so every z = 0 and σ'(z) = 1/4."
         )
-        print(f"So each step back multiplies ∂C/∂b¹ by w·σ'(z) = {each:g}.")
-        print()
-        print(factors)
-        print()
+        say(f"So each layer the gradient goes back through multiplies it by w·σ'(z) = {each:g}.")
+        say()
+        say(factors)
+        say()
         # Every z is 0, so σ'(z¹) = 1/4 and ∂C/∂aᴸ = aᴸ − y = σ(0) − 0 = 1/2.
-        print(f"∂C/∂b¹ = {bias.grad:.6g} = σ'(z¹)·(w·σ'(z))^{options.layers - 1}·∂C/∂a{options.layers}"
-              f" = (1/4)·{each:g}^{options.layers - 1}·(1/2)")
-        save_svg(draw_chain(factors, k=CHAIN_PATHS), output.path(EXPLODING_SVG), timeout=DOT_TIMEOUT)
+        last, steps = superscript(options.layers), superscript(options.layers - 1)
+        say(f"∂C/∂b¹ = {bias.grad:.6g} = σ'(z¹)·(w·σ'(z)){steps}·∂C/∂a{last} = (1/4)·{each:g}{steps}·(1/2)")
+        title = f"Nielsen's exploding gradient: every w·σ'(z) = {options.weight:g} · 1/4 = {each:g}"
+        save_svg(draw_chain(factors, k=CHAIN_PATHS, title=title), output.path(EXPLODING_SVG), timeout=DOT_TIMEOUT)
         written = output.commit()
-    print()
+    say()
     for path in written:
-        print(f"wrote {path}")
+        say(f"wrote {path}")
     return 0
 

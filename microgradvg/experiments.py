@@ -27,11 +27,12 @@ COSTS: dict[str, Callable[[Tensor, Any], Tensor]] = {
 
 # Nielsen, "Neural Networks and Deep Learning", chapter 5: ‖∂C/∂bˡ‖ per hidden layer at
 # initialisation for [784, 30, …, 30, 10], sigmoid, his default init, cross-entropy,
-# averaged over 1,000 training images. Keyed by the number of hidden layers.
-BOOK_SPEEDS: dict[int, tuple[float, ...]] = {
-    2: (0.07, 0.31),
-    3: (0.012, 0.060, 0.283),
-    4: (0.003, 0.017, 0.070, 0.285),
+# averaged over 1,000 training images. Keyed by the number of hidden layers; kept as the
+# book prints them, so a table shows no more digits than the book gives.
+BOOK_SPEEDS: dict[int, tuple[str, ...]] = {
+    2: ("0.07", "0.31"),
+    3: ("0.012", "0.060", "0.283"),
+    4: ("0.003", "0.017", "0.070", "0.285"),
 }
 
 
@@ -65,8 +66,8 @@ class Setup:
         return COSTS[self.cost](outputs, targets)
 
 
-def book_speeds(sizes: Sequence[int]) -> tuple[float, ...] | None:
-    """The book's published speeds for Nielsen's [784, 30, …, 30, 10], None for other networks."""
+def book_speeds(sizes: Sequence[int]) -> tuple[str, ...] | None:
+    """The book's published speeds (as printed) for [784, 30, …, 30, 10], None for other sizes."""
     sizes = list(sizes)
     hidden = len(sizes) - 2
     if hidden in BOOK_SPEEDS and sizes == [784, *[30] * hidden, 10]:
@@ -103,8 +104,8 @@ class InitialSpeeds:
         return list(self.flow.layers[: self.setup.hidden_layers])
 
     @property
-    def book(self) -> tuple[float, ...] | None:
-        """The book's values for this network's sizes, if published."""
+    def book(self) -> tuple[str, ...] | None:
+        """The book's values for this network's sizes as it prints them, if published."""
         return book_speeds(self.setup.sizes)
 
 
@@ -198,16 +199,19 @@ def exploding_network(layers: int = 4, weight: float = 100.0) -> tuple[Value, Va
     activation = Value(1.0, "x")
     bias = None
     for layer in range(1, layers + 1):
-        w = Value(weight, f"w{layer}")
-        b = Value(-weight * activation.data, f"b{layer}")
+        up = superscript(layer)
+        w = Value(weight, f"w{up}")
+        b = Value(-weight * activation.data, f"b{up}")
         bias = bias or b
         z = Value.linear([w], [activation], b)
-        z.label = f"z{layer}"
+        z.label = f"z{up}"
         activation = z.sigmoid()
-        activation.label = f"a{layer}"
+        activation.label = f"a{up}"
     error = activation - 0.0
-    error.label = f"a{layers} − y"
-    cost = 0.5 * error**2
+    error.label = f"a{superscript(layers)} − y"
+    square = error**2
+    square.label = f"(a{superscript(layers)} − y)²"
+    cost = 0.5 * square
     cost.label = "C"
     assert bias is not None
     return cost, bias

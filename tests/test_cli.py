@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 
 import microgradvg
-from microgradvg.cli import main
+from microgradvg.cli import build_parser, main, with_default_command
 
 EMBEDDED = Path(microgradvg.__file__).parent / "datasets" / "mnist_1k.npz"
 SMALL = ["--sizes", "784,10,10,10", "--examples", "100", "--seeds", "2"]
@@ -147,7 +148,7 @@ def test_default_run_is_nielsens_network_next_to_the_book(
     assert rows[:, 4].tolist() == [0.003, 0.017, 0.070, 0.285]
     # The book's point, reproduced: each layer back learns several times more slowly.
     assert (np.diff(rows[:, 3]) > 0).all() and rows[-1, 3] / rows[0, 3] > 20
-    assert "slower than the last" in out
+    assert "more slowly than the last" in out
     assert_svg(tmp_path / "out" / "layer_flow.svg")
     assert_svg(tmp_path / "out" / "chain_b1.svg")
     assert staging_leftovers(tmp_path) == []
@@ -224,6 +225,30 @@ def test_failure_after_some_files_leaves_out_untouched(
     assert [p.name for p in out_dir.iterdir()] == ["layer_flow.svg"]
     assert (out_dir / "layer_flow.svg").read_text() == "<svg>old</svg>"
     assert staging_leftovers(tmp_path) == []
+
+
+def test_missing_graphviz_is_one_line_and_no_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import microgradvg.render
+
+    def no_dot(*args: object, **kwargs: object) -> None:
+        raise microgradvg.render.GraphvizNotFound("Graphviz's dot is not on PATH; install graphviz")
+
+    monkeypatch.setattr(microgradvg.render, "save_svg", no_dot)
+    status, _, err = run([*SMALL, "--out", str(tmp_path / "out")], capsys)
+    assert status == 1
+    assert err == f"{ERROR_PREFIX} Graphviz's dot is not on PATH; install graphviz\n"
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_directory_in_the_way_of_a_file_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "layer_flow.svg").mkdir()
+    status, _, err = run([*SMALL, "--out", str(tmp_path)], capsys)
+    assert status == 2 and err.startswith(ERROR_PREFIX) and "is a directory" in err
+    assert os.listdir(tmp_path) == ["layer_flow.svg"]
 
 
 # ---- bad input ---------------------------------------------------------------------------
@@ -339,6 +364,19 @@ def test_help_documents_every_option_with_examples(
     assert "examples:" in out and "microgradvg" in out.split("examples:")[1]
 
 
+def test_every_example_in_the_help_parses(capsys: pytest.CaptureFixture[str]) -> None:
+    examples = []
+    for command in ([], ["vanishing"], ["exploding"]):
+        assert main([*command, "--help"]) == 0
+        help_text = capsys.readouterr().out
+        examples += [line.strip() for line in help_text.split("examples:")[1].splitlines()
+                     if line.strip().startswith("microgradvg")]
+    assert len(examples) >= 8
+    for example in examples:
+        options = build_parser().parse_args(with_default_command(shlex.split(example)[1:]))
+        assert callable(options.run), example
+
+
 # ---- exploding ---------------------------------------------------------------------------
 
 
@@ -374,3 +412,16 @@ def test_python_m_microgradvg(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert re.fullmatch(f"{ERROR_PREFIX} .*\n", bad.stderr), bad.stderr
+
+
+def test_closed_stdout_still_writes_the_files(tmp_path: Path) -> None:
+    """`microgradvg | head -1`: the reader goes away, the run still finishes quietly."""
+    command = [sys.executable, "-m", "microgradvg", *SMALL, "--out", str(tmp_path / "out")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # long before the child has imported numpy and printed anything
+    status = process.wait(timeout=120)
+    assert process.stderr.read() == b""
+    process.stderr.close()
+    assert status == 0
+    assert_svg(tmp_path / "out" / "chain_b1.svg")
