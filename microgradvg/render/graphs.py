@@ -158,6 +158,8 @@ def _picture(
     """Draw `order`'s nodes and the given edges; with `highlight`, fade what is not on a path."""
     if ids is None:
         ids = {id(node): index for index, node in enumerate(order)}
+    if legend and order:
+        caption_lines = [*caption_lines, _how_to_read(order[-1], tensor_factor)]
     graph = style.new_digraph(title, caption_lines, "|gradient|" if legend else None, rankdir)
     root_ids = {ids[id(node)] for node in roots}
     several = highlight is not None and any(
@@ -176,6 +178,21 @@ def _picture(
             **_edge_attributes(child, index, tensor_factor, ranks, several),
         )
     return graph
+
+
+def _how_to_read(node: Any, tensor_factor: str) -> str:
+    """One line on what the edge labels and the colours mean."""
+    if is_scalar(node):
+        return (
+            "edge label: the local derivative ∂child/∂parent; colour and width: |gradient| "
+            "(on an edge, the part of the parent's gradient that flows along it)"
+        )
+    parts = {
+        "norm": "‖J‖, the Frobenius norm of the Jacobian J = ∂child/∂parent",
+        "gain": "the gain ‖g·J‖/‖g‖ of J = ∂child/∂parent on the child's gradient g",
+        "both": "‖J‖ (Frobenius) of J = ∂child/∂parent and its gain ‖g·J‖/‖g‖ on the gradient g",
+    }
+    return f"edge label: {parts[tensor_factor]}; colour and width: ‖gradient‖"
 
 
 def _node_attributes(node: Any, is_root: bool, faded: bool) -> dict[str, str]:
