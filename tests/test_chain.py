@@ -204,6 +204,22 @@ def test_top_k_on_a_layered_net_with_thousands_of_paths() -> None:
         assert got == pytest.approx(expected[:k], rel=1e-12)
 
 
+def test_top_k_on_an_mlp_where_activations_feed_many_neurons() -> None:
+    from microgradvg.nn import MLP
+
+    model = MLP(3, [5, 5, 5, 1], activation="tanh", seed=4)
+    x = Value(0.7, "x")
+    loss = (model([x, 0.2, -1.0]) - 0.5) ** 2
+    enumerated = all_paths(loss, x)
+    c = chain(loss, x)
+    assert c.num_paths == len(enumerated) == 5 * 5 * 5
+    expected = sorted((abs(value_product(p)) for p in enumerated), reverse=True)
+    for k in (1, 7, 60, 125):
+        found = c.paths(k)
+        assert len({key(p) for p in found}) == len(found)
+        assert [abs(p.product) for p in found] == pytest.approx(expected[:k], rel=1e-12)
+
+
 def doubling(layers: int) -> tuple[Value, Value]:
     """Two nodes per layer, each the sum or difference of both before: 2^layers paths."""
     x = Value(0.5, "x")
