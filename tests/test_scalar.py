@@ -8,6 +8,7 @@ the error messages; and `gradcheck` itself, which must catch a wrong gradient.
 
 from __future__ import annotations
 
+import doctest
 import math
 import re
 import sys
@@ -19,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import OPS_BY_NAME, SCALAR_OPS, Expression, ScalarOp, expressions
 
+import microgradvg.testing
 from microgradvg import Tensor, Value, zero_grad
 from microgradvg.testing import gradcheck, values
 
@@ -459,6 +461,11 @@ def test_gradcheck_refuses_what_it_cannot_check():
         gradcheck(lambda a: a.sum(), Tensor([1.0, 2.0]))
     with pytest.raises(TypeError, match="Value or a Tensor"):
         gradcheck(lambda a: a.data, Value(1.0))
+
+
+def test_the_examples_in_the_testing_module_run():
+    result = doctest.testmod(microgradvg.testing, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
 
 
 @given(values(), values(-1, 1))
