@@ -147,7 +147,15 @@ class Path:
 
 
 class Chain:
-    """The chain rule for ∂output/∂wrt, laid out path by path. Build it with `chain()`."""
+    """The chain rule for ∂output/∂wrt, laid out path by path. Build it with `chain()`.
+
+    `num_paths` is the exact count, `total` the sum of all path products (the gradient),
+    `paths(k)` the k largest. `print(chain)` shows the top three paths, one row per
+    factor from wrt up: its op, the nodes it joins (label, or op#i), and for Values its
+    value and the running product; for Tensors the Jacobian's shape, ‖J‖ (Frobenius),
+    its gain ‖g·J‖/‖g‖ on the gradient g that the last backward() left on the child,
+    and the norm of this path's gradient at the parent. A summary line follows.
+    """
 
     def __init__(self, output: Node, wrt: Node, seed: Any = None) -> None:
         self.output: Any = output
@@ -324,7 +332,17 @@ def chain(output: Node, wrt: Node, seed: Any = None) -> Chain:
     `output` is a Value, or a one-element Tensor (for a larger one pass `seed`, the
     vector v of the vector–Jacobian product v·∂output/∂wrt, shaped like output).
     `wrt` is any node the output was computed from. `total` equals `wrt.grad` after
-    `output.backward()` (a fresh one: leaf gradients accumulate across calls).
+    `output.backward()` (a fresh one: leaf gradients accumulate across calls); for a
+    Tensor that does not require grad backward() leaves no `.grad`, but `total` is
+    still ∂output/∂wrt.
+
+    >>> from microgradvg import Value
+    >>> x = Value(3.0, "x")
+    >>> c = chain(x * x + x, x)          # ∂(x² + x)/∂x = x + x + 1: three paths
+    >>> c.num_paths, c.total
+    (3, 7.0)
+    >>> [p.product for p in c.paths(2)]
+    [3.0, 3.0]
     """
     return Chain(output, wrt, seed)
 

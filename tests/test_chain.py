@@ -473,5 +473,19 @@ def test_too_many_tensor_paths_are_not_listed() -> None:
     assert c.num_paths > MAX_ENUMERATED_PATHS
     with pytest.raises(ValueError, match="Tensor chain ranks paths by computing each one"):
         c.paths(1)
-    assert "paths" in str(c)
+    assert "paths, too many to rank one by one in a Tensor chain; ‖total‖ =" in str(c)
     assert isinstance(c, Chain)
+
+
+def test_k_of_zero_or_less_gives_no_paths() -> None:
+    x = Value(1.0, "x")
+    c = chain(x.tanh(), x)
+    assert c.paths(0) == [] and c.paths(-3) == []
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import microgradvg.chain
+
+    assert doctest.testmod(microgradvg.chain).failed == 0
