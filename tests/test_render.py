@@ -338,6 +338,34 @@ def test_auto_grouping_takes_neurons_when_they_fit_and_layers_otherwise() -> Non
     assert "(by layer and op)" in draw_graph(loss, max_nodes=100).source
 
 
+def test_a_single_edge_between_kept_nodes_shows_its_signed_factor() -> None:
+    loss = scalar_mlp_loss([8, 8, 1], 2)
+    source = draw_graph(loss, max_nodes=130).source  # by neuron: op nodes are kept
+    assert "(by neuron" in source
+    negative_weights = [
+        n.local_derivatives[slot]
+        for n in topological_order(loss)
+        if n.op == "linear"
+        for slot, r in enumerate(n.parents)
+        if r.op == "relu" and n.local_derivatives[slot] < 0
+    ]
+    assert negative_weights  # relu → linear edges carry the weight, some of them negative
+    labels = " ".join(a for _, _, a in edge_lines(source))
+    for weight in negative_weights:
+        assert f"label=<{style.number(weight, 3)}>" in labels
+
+
+def test_a_labelled_tensor_graph_over_budget_falls_back_to_depth() -> None:
+    net = MLP([6, 5, 5, 5, 3])
+    x = Tensor(np.linspace(-1, 1, 12).reshape(2, 6))
+    cost = (net(x) * net(x)).sum()
+    cost.backward()
+    graph = draw_graph(cost, max_nodes=16)
+    assert "(by depth and op)" in graph.source
+    assert len(node_lines(graph.source)) <= 16
+    assert "‖gradient‖" in graph.source and "1 edge<" in graph.source
+
+
 def test_unlabelled_graph_collapses_by_depth() -> None:
     x = Value(0.5, "")
     y = x

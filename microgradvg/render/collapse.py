@@ -27,7 +27,7 @@ DESCRIPTIONS = {
     "layer": "by layer and op",
     "depth": "by depth and op",
 }
-DEPTH_BANDS = 12
+DEPTH_BANDS = (12, 6, 3, 1)  # how many bands of depth to try, finest first
 KINDS = {"w": "weights", "b": "biases"}
 
 Key = str
@@ -73,8 +73,9 @@ def collapsed_graph(
 
     `group_by`: "neuron" keeps every op node and merges each neuron's parameters;
     "layer" merges nodes of the same layer and op; "depth" merges nodes of the same op
-    within bands of depth; "auto" takes the first of neuron, layer that fits in
-    `max_nodes` nodes and edges (depth when the graph has no layer labels).
+    within bands of depth (fewer, wider bands until it fits); "auto" takes the first of
+    neuron, layer, depth that fits in `max_nodes` nodes and edges (only depth when the graph
+    has no layer labels), else the grouping with the fewest groups.
     """
     if group_by not in GROUPINGS:
         raise ValueError(f"draw_graph: group_by must be one of {GROUPINGS}, got {group_by!r}")
@@ -82,18 +83,25 @@ def collapsed_graph(
     root_ids = {ids[id(root)] for root in roots}
     if group_by == "auto":
         labelled = any(PARAMETER_LABEL.match(node.label) for node in order if not node.parents)
-        candidates = ["neuron", "layer"] if labelled else ["depth"]
+        candidates = ["neuron", "layer", "depth"] if labelled else ["depth"]
     else:
         candidates = [group_by]
+    best: tuple[tuple[int, int], str, list[Key]] | None = None
     for mode in candidates:
-        if mode == "neuron" and len(candidates) > 1 and _op_edges(order) > max_nodes:
+        if mode == "neuron" and group_by == "auto" and _op_edges(order) > max_nodes:
             continue  # every edge between two op nodes stays an edge: too many to draw
-        keys = _keys(mode, order, ids, root_ids)
-        pairs = {
-            (keys[ids[id(p)]], keys[i]) for i, child in enumerate(order) for p in child.parents
-        }
-        if len(set(keys)) <= max_nodes and len(pairs) <= max_nodes:
-            break
+        for bands in DEPTH_BANDS if mode == "depth" else DEPTH_BANDS[:1]:
+            keys = _keys(mode, order, ids, root_ids, bands)
+            pairs = {
+                (keys[ids[id(p)]], keys[i]) for i, child in enumerate(order) for p in child.parents
+            }
+            size = (len(set(keys)), len(pairs))
+            if best is None or size < best[0]:
+                best = (size, mode, keys)
+            if size[0] <= max_nodes and size[1] <= max_nodes:
+                return _draw(order, ids, keys, mode, root_ids, title, legend, rankdir)
+    assert best is not None
+    _, mode, keys = best
     return _draw(order, ids, keys, mode, root_ids, title, legend, rankdir)
 
 
@@ -102,10 +110,12 @@ def _op_edges(order: Sequence[Any]) -> int:
     return sum(1 for child in order if child.parents for parent in child.parents if parent.parents)
 
 
-def _keys(mode: str, order: Sequence[Any], ids: dict[int, int], root_ids: set[int]) -> list[Key]:
-    """The group name of every node, in topological order."""
+def _keys(
+    mode: str, order: Sequence[Any], ids: dict[int, int], root_ids: set[int], bands: int
+) -> list[Key]:
+    """The group name of every node, in topological order (`bands`: for mode "depth")."""
     if mode == "depth":
-        return _depth_keys(order, ids, root_ids)
+        return _depth_keys(order, ids, root_ids, bands)
     layers: list[int | None] = []
     keys: list[Key] = []
     for i, node in enumerate(order):
@@ -145,12 +155,14 @@ def _keys(mode: str, order: Sequence[Any], ids: dict[int, int], root_ids: set[in
     return keys
 
 
-def _depth_keys(order: Sequence[Any], ids: dict[int, int], root_ids: set[int]) -> list[Key]:
+def _depth_keys(
+    order: Sequence[Any], ids: dict[int, int], root_ids: set[int], bands: int
+) -> list[Key]:
     depth: list[int] = []
     for node in order:
         depth.append(1 + max(depth[ids[id(p)]] for p in node.parents) if node.parents else 0)
     deepest = max(depth)
-    width = max(1, math.ceil(deepest / DEPTH_BANDS))
+    width = max(1, math.ceil(deepest / bands))
     keys = []
     for i, node in enumerate(order):
         if i in root_ids:
@@ -184,7 +196,7 @@ def _draw(
             group = groups[key] = Group(key, node)
         group.add(gradient_magnitude(node.grad))
     gid = {key: f"g{index}" for index, key in enumerate(groups)}
-    # (parent group, child group) → [edges, Σ factor², Σ flow², any flow known]
+    # (parent group, child group) → [edges, Σ factor², Σ flow², any flow known, Σ factor]
     links: dict[tuple[Key, Key], list[float]] = {}
     inside: dict[Key, int] = {}
     flow_of = _flow_function(order)
@@ -195,13 +207,14 @@ def _draw(
             if parent_key == child_key:
                 inside[child_key] = inside.get(child_key, 0) + 1
                 continue
-            factor_square, flow = flow_of(child, index)
+            factor, flow = flow_of(child, index)
             link = links.get((parent_key, child_key))
             if link is None:
-                link = links[(parent_key, child_key)] = [0, 0.0, 0.0, 0]
+                link = links[(parent_key, child_key)] = [0, 0.0, 0.0, 0, 0.0]
             link[0] += 1
-            if factor_square is not None:
-                link[1] += factor_square
+            if factor is not None:
+                link[1] += factor * factor
+                link[4] += factor
             if flow is not None:
                 link[2] += flow * flow
                 link[3] = 1
@@ -217,7 +230,8 @@ def _draw(
             **_group_attributes(group, inside.get(key, 0), ids[id(group.first)] in root_ids),
         )
     scalar = is_scalar(order[0])
-    for (parent_key, child_key), (edge_count, factor_square, flow_square, known) in links.items():
+    for (parent_key, child_key), link in links.items():
+        edge_count, factor_square, flow_square, known, factor_sum = link
         look = style.look(math.sqrt(flow_square) if known else None)
         if (
             edge_count == 1
@@ -225,11 +239,13 @@ def _draw(
             and groups[child_key].members == 1
             and scalar
         ):
-            text = style.number(math.sqrt(factor_square), 3)
+            text = style.number(factor_sum, 3)  # one edge: its factor, as in the full graph
         else:
-            text = f"{style.count(int(edge_count))} edges"
+            text = f"{style.count(int(edge_count))} edge{'s' if edge_count != 1 else ''}"
             if scalar:
                 text += f"<BR/>‖factors‖ {style.number(math.sqrt(factor_square), 3)}"
+            elif known:
+                text += f"<BR/>‖gradient‖ {style.number(math.sqrt(flow_square), 3)}"
         attributes = {"label": f"<{text}>", "color": look.colour, "penwidth": str(look.pen)}
         if look.style != "solid":
             attributes["style"] = look.style
@@ -269,7 +285,7 @@ def _group_attributes(group: Group, inside: int, is_root: bool) -> dict[str, str
 
 
 def _flow_function(order: Sequence[Any]) -> Callable[[Any, int], tuple[float | None, float | None]]:
-    """(factor², gradient through the edge) of an edge: floats for Values, VJP norms for Tensors."""
+    """(factor, gradient through the edge) of an edge: floats for Values, a VJP norm for Tensors."""
     from .graphs import is_scalar
 
     if is_scalar(order[0]):
@@ -280,7 +296,7 @@ def _flow_function(order: Sequence[Any]) -> Callable[[Any, int], tuple[float | N
                 if hasattr(child, "local_derivatives")
                 else child.factor(index)
             )
-            return factor * factor, factor * child.grad
+            return factor, factor * child.grad
 
         return scalar_flow
 
