@@ -231,6 +231,8 @@ def test_tensor_factor_choice_and_bad_choice() -> None:
     assert "gain" not in draw_graph(y, tensor_factor="norm").source
     with pytest.raises(ValueError, match="tensor_factor"):
         draw_graph(y, tensor_factor="jacobian")
+    with pytest.raises(ValueError, match="max_nodes"):
+        draw_graph(y, max_nodes=0)
 
 
 def test_dot_is_deterministic_for_the_same_graph_built_twice() -> None:

@@ -45,6 +45,7 @@ def draw_graph(
     "neuron", "layer" or "depth", see `collapse.collapsed_graph`) and the caption says so.
     Node ids are n0, n1, … in topological order, so the same graph gives the same DOT.
     """
+    _check_options(max_nodes, tensor_factor)
     roots = _as_roots(root)
     order = topological_order(*roots)
     if len(order) > max_nodes:
@@ -56,10 +57,6 @@ def draw_graph(
             title=title,
             legend=legend,
             rankdir=rankdir,
-        )
-    if tensor_factor not in TENSOR_FACTORS:
-        raise ValueError(
-            f"draw_graph: tensor_factor must be one of {TENSOR_FACTORS}, got {tensor_factor!r}"
         )
     return _picture(order, list(edges(order)), roots, title, legend, rankdir, tensor_factor)
 
@@ -84,6 +81,7 @@ def draw_chain(
     """
     if k < 1:
         raise ValueError(f"draw_chain: k must be at least 1, got {k}")
+    _check_options(max_nodes, tensor_factor)
     paths = list(chain.paths(k))
     order = topological_order(chain.output)
     ids = {id(node): index for index, node in enumerate(order)}
@@ -98,34 +96,21 @@ def draw_chain(
         ids[id(chain.wrt)],
     }
     caption_lines = _chain_caption(chain, paths, order, ids)
-    all_edges = list(edges(order))
+    nodes, graph_edges = order, list(edges(order))
     if len(order) > max_nodes:
         caption_lines.append(
             f"showing the {style.count(len(path_nodes))} nodes on these paths out of "
             f"{style.count(len(order))}; pass max_nodes={len(order)} to draw them all"
         )
-        kept = [node for node in order if ids[id(node)] in path_nodes]
-        kept_edges = [
+        nodes = [node for node in order if ids[id(node)] in path_nodes]
+        graph_edges = [
             (child, index, parent)
-            for child, index, parent in all_edges
+            for child, index, parent in graph_edges
             if (ids[id(parent)], ids[id(child)], index) in on_path
         ]
-        return _picture(
-            kept,
-            kept_edges,
-            [chain.output],
-            title,
-            legend,
-            rankdir,
-            tensor_factor,
-            ids=ids,
-            highlight=on_path,
-            path_nodes=path_nodes,
-            caption_lines=caption_lines,
-        )
     return _picture(
-        order,
-        all_edges,
+        nodes,
+        graph_edges,
         [chain.output],
         title,
         legend,
@@ -392,6 +377,13 @@ def _values(array: np.ndarray) -> str:
     flat = array.reshape(-1)
     text = ", ".join(style.number(float(x), 3) for x in flat)
     return text if array.ndim == 0 else f"[{text}]"
+
+
+def _check_options(max_nodes: int, tensor_factor: str) -> None:
+    if not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
+    if tensor_factor not in TENSOR_FACTORS:
+        raise ValueError(f"tensor_factor must be one of {TENSOR_FACTORS}, got {tensor_factor!r}")
 
 
 def _as_roots(root: Roots) -> list[Any]:
