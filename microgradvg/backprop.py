@@ -43,6 +43,8 @@ def backpropagate(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: b
         for parent, parent_grad in zip(parents, RULES[node.op](g, out, inputs, node.ctx, needs)):
             if parent_grad is None:
                 continue
+            if not create_graph and type(parent_grad) is not np.ndarray:
+                parent_grad = np.asarray(parent_grad)  # numpy gives scalars for 0-d results
             key = id(parent)
             previous = grads.get(key)
             grads[key] = parent_grad if previous is None else previous + parent_grad

@@ -24,28 +24,28 @@ class Node(Protocol):
 
 
 def topological_order(root: Any, *more_roots: Any) -> list[Any]:
-    """Every node the roots depend on, parents before children, `root` last.
+    """Every node the roots depend on, parents before children (a single `root` comes last).
 
     Iterative depth-first post-order, so a graph a million nodes deep works,
     and deterministic: the same graph always gives the same order.
     """
     order: list[Any] = []
-    visited = {id(root)}
-    stack: list[tuple[Any, Iterator[Any]]] = [(root, iter(root.parents))]
-    for extra in more_roots:
-        if id(extra) not in visited:
-            visited.add(id(extra))
-            stack.insert(0, (extra, iter(extra.parents)))
-    while stack:
-        node, pending = stack[-1]
-        for parent in pending:
-            if id(parent) not in visited:
-                visited.add(id(parent))
-                stack.append((parent, iter(parent.parents)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+    visited: set[int] = set()
+    for start in (root, *more_roots):
+        if id(start) in visited:
+            continue
+        visited.add(id(start))
+        stack: list[tuple[Any, Iterator[Any]]] = [(start, iter(start.parents))]
+        while stack:
+            node, pending = stack[-1]
+            for parent in pending:
+                if id(parent) not in visited:
+                    visited.add(id(parent))
+                    stack.append((parent, iter(parent.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
 
 

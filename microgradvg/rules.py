@@ -55,30 +55,30 @@ def _kept_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
 
 
 def _expand(g: Any, shape: tuple[int, ...]) -> Any:
-    return np.broadcast_to(g, shape) if isinstance(g, np.ndarray) else g.expand(shape)
+    return g.expand(shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
 
 
 def _exp(x: Any) -> Any:
-    return np.exp(x) if isinstance(x, np.ndarray) else x.exp()
+    return x.exp() if isinstance(x, Tensor) else np.exp(x)
 
 
 def _log(x: Any) -> Any:
-    return np.log(x) if isinstance(x, np.ndarray) else x.log()
+    return x.log() if isinstance(x, Tensor) else np.log(x)
 
 
 def _tanh(x: Any) -> Any:
-    return np.tanh(x) if isinstance(x, np.ndarray) else x.tanh()
+    return x.tanh() if isinstance(x, Tensor) else np.tanh(x)
 
 
 def _sech2(x: Any) -> Any:
-    return sech2(x) if isinstance(x, np.ndarray) else x.sech2()
+    return x.sech2() if isinstance(x, Tensor) else sech2(x)
 
 
 def _softmax(x: Any, axis: int) -> Any:
-    if isinstance(x, np.ndarray):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        return e / e.sum(axis=axis, keepdims=True)
-    return x.softmax(axis)
+    if isinstance(x, Tensor):
+        return x.softmax(axis)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def _mask(condition: np.ndarray, like: Any) -> np.ndarray:
@@ -197,9 +197,9 @@ def sech2_rule(g, out, inputs, ctx, needs):
 @rule("sigmoid")
 def sigmoid(g, out, inputs, ctx, needs):
     """σ'(x) = σ(x)·σ(−x): saved at forward time, or rebuilt as Tensors to differentiate again."""
-    if isinstance(g, np.ndarray):
-        return (g * ctx,)
-    return (g * out * (-inputs[0]).sigmoid(),)
+    if isinstance(g, Tensor):
+        return (g * out * (-inputs[0]).sigmoid(),)
+    return (g * ctx,)
 
 
 @rule("relu")
@@ -268,9 +268,9 @@ def expand(g, out, inputs, ctx, needs):
 @rule("index")
 def index(g, out, inputs, ctx, needs):
     shape = inputs[0].shape
-    if isinstance(g, np.ndarray):
-        return (scatter_add(g, ctx, shape),)
-    return (g.scatter(ctx, shape),)
+    if isinstance(g, Tensor):
+        return (g.scatter(ctx, shape),)
+    return (scatter_add(np.asarray(g), ctx, shape),)
 
 
 @rule("scatter")

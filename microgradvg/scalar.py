@@ -83,7 +83,7 @@ class Value:
         if type(other) is Value:
             return _result(self.data + other.data, (self, other), (1.0, 1.0), "+")
         if isinstance(other, Real):
-            return _result(self.data + other, (self,), (1.0,), "+")
+            return _result(self.data + float(other), (self,), (1.0,), "+")
         return NotImplemented
 
     __radd__ = __add__
@@ -93,13 +93,13 @@ class Value:
         if type(other) is Value:
             return _result(self.data - other.data, (self, other), (1.0, -1.0), "-")
         if isinstance(other, Real):
-            return _result(self.data - other, (self,), (1.0,), "-")
+            return _result(self.data - float(other), (self,), (1.0,), "-")
         return NotImplemented
 
     def __rsub__(self, other: Number) -> Value:
         """∂(c−a)/∂a = −1."""
         if isinstance(other, Real):
-            return _result(other - self.data, (self,), (-1.0,), "-")
+            return _result(float(other) - self.data, (self,), (-1.0,), "-")
         return NotImplemented
 
     def __mul__(self, other: Value | Number) -> Value:
@@ -107,7 +107,8 @@ class Value:
         if type(other) is Value:
             return _result(self.data * other.data, (self, other), (other.data, self.data), "*")
         if isinstance(other, Real):
-            return _result(self.data * other, (self,), (float(other),), "*")
+            other = float(other)
+            return _result(self.data * other, (self,), (other,), "*")
         return NotImplemented
 
     __rmul__ = __mul__
@@ -123,6 +124,7 @@ class Value:
         if isinstance(other, Real):
             if other == 0:
                 raise ZeroDivisionError(f"/: division of Value({self.data!r}) by the number 0")
+            other = float(other)
             return _result(self.data / other, (self,), (1.0 / other,), "/")
         return NotImplemented
 
@@ -132,7 +134,7 @@ class Value:
             return NotImplemented
         if self.data == 0.0:
             raise ZeroDivisionError(f"/: division of the number {other!r} by a Value that is 0.0")
-        quotient = other / self.data
+        quotient = float(other) / self.data
         return _result(quotient, (self,), (-quotient / self.data,), "/")
 
     def __pow__(self, other: Value | Number) -> Value:
@@ -152,14 +154,15 @@ class Value:
                 )
             return _result(power, (self, other), (_power_slope(base, exponent), by_exponent), "**")
         if isinstance(other, Real):
-            power = _power(base, other)
-            return _result(power, (self,), (_power_slope(base, other),), "**")
+            power = _power(base, float(other))
+            return _result(power, (self,), (_power_slope(base, float(other)),), "**")
         return NotImplemented
 
     def __rpow__(self, other: Number) -> Value:
         """∂(cᵃ)/∂a = cᵃ·ln c, for a base c > 0 (or c = 0 with a > 0)."""
         if not isinstance(other, Real):
             return NotImplemented
+        other = float(other)
         power = _power(other, self.data)
         if other > 0:
             slope = power * math.log(other)

@@ -40,7 +40,12 @@ def is_grad_enabled() -> bool:
 
 def as_array(data: Any, op: str = "Tensor") -> np.ndarray:
     """`data` as a float ndarray: float32 and float64 kept, everything real → float64 (a copy)."""
-    array = np.array(data)
+    try:
+        array = np.array(data)
+    except ValueError:
+        raise ValueError(
+            f"{op}: data must be rectangular (every row the same length), got a ragged {type(data).__name__}"
+        ) from None
     if array.dtype == np.float64 or array.dtype == np.float32:
         return array
     if array.dtype.kind in "biuf":
@@ -397,9 +402,10 @@ def normalize_axis(op: str, axis: Axis, ndim: int) -> Axis:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axes:
-        if not -max(ndim, 1) <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
-            raise ValueError(f"{op}: axis {a} is out of range for a {ndim}-D Tensor (valid: {-ndim}..{ndim - 1})")
-    normalized = tuple(int(a) % max(ndim, 1) for a in axes)
+        if not -ndim <= a < ndim:
+            valid = f"{-ndim}..{ndim - 1}" if ndim else "none; use axis=None"
+            raise ValueError(f"{op}: axis {a} is out of range for a {ndim}-D Tensor (valid: {valid})")
+    normalized = tuple(int(a) % ndim for a in axes)
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{op}: axis {axis} repeats an axis")
     return normalized[0] if isinstance(axis, (int, np.integer)) else normalized
@@ -449,7 +455,8 @@ def _has_array_index(index: Any) -> bool:
 def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tensor:
     """A new op node; it keeps its parents only when some parent requires grad."""
     node = _new_tensor(Tensor)
-    node.data = data
+    # numpy returns scalars, not 0-d arrays, from 0-d arithmetic and full reductions.
+    node.data = data if type(data) is np.ndarray else np.asarray(data)
     node.grad = None
     node.op = op
     node.label = ""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..functional import sigmoid_cross_entropy, softmax_cross_entropy
 from ..tensor import ArrayLike, Tensor, lift
 
@@ -29,12 +31,21 @@ def cross_entropy(outputs: Tensor, targets: ArrayLike) -> Tensor:
     from their logits z, exact and finite even where a rounds to 0 or 1, and
     its gradient is Nielsen's δᴸ = aᴸ − y.
     """
-    if outputs.op != "sigmoid" or not outputs.parents:
+    if outputs.op != "sigmoid":
         raise ValueError(
             "cross_entropy: outputs must come straight from .sigmoid() (op 'sigmoid'), "
             f"got op {outputs.op!r}; for logits use sigmoid_cross_entropy(z, y)"
         )
-    return sigmoid_cross_entropy(outputs.parents[0], targets)
+    if outputs.parents:
+        return sigmoid_cross_entropy(outputs.parents[0], targets)
+    # No graph was recorded (no_grad), so the logits are gone: evaluate from a itself.
+    a, y = outputs.data, lift(targets, outputs).data
+    if y.shape != a.shape:
+        raise ValueError(f"cross_entropy: outputs {a.shape} and targets {y.shape} must have the same shape")
+    batch = a.shape[0] if a.ndim > 1 else 1
+    with np.errstate(divide="ignore"):
+        cost = -np.sum(y * np.log(a) + (1.0 - y) * np.log1p(-a)) / batch
+    return Tensor(cost)
 
 
 def l2_penalty(parameters: Sequence[Tensor], strength: float) -> Tensor:
