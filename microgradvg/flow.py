@@ -203,7 +203,9 @@ class SpeedRecorder:
     `recorder = SpeedRecorder(model, x, y, cost="cross_entropy")`, then
     `recorder.record(epoch)` once per epoch; `recorder.as_arrays()` gives
     `epochs` (n,), `speed_bias` (n, L) = ‖∂C/∂bˡ‖, `speed_weight` (n, L) = ‖∂C/∂Wˡ‖,
-    and also `slope_mean`, `slope_max`, `gain` (n, L; gain is nan for layer L).
+    and also `slope_mean`, `slope_max`, `gain` (n, L; gain is nan for layer L). With
+    `curvature=True` (and the learning rate `lr`) it adds `curvature`, `step_size`,
+    `predicted_decrease` and `steps_needed` (n, L; nan where `LayerCurvature` has None).
     `flows` keeps every recorded `LayerFlow`. Recording restores each parameter's
     `.grad` afterwards, so it can sit anywhere in a training loop.
     """
@@ -244,16 +246,20 @@ class SpeedRecorder:
         """The recorded numbers as arrays: one row per `record` call, one column per layer."""
         n_layers = len(weight_matrices(self.model))
 
-        def table(field: str) -> np.ndarray:
+        def table(field: str, rows: list[list[Any]]) -> np.ndarray:
             values = [
-                [math.nan if v is None else v for v in (getattr(s, field) for s in f.layers)]
-                for f in self.flows
+                [math.nan if v is None else v for v in (getattr(s, field) for s in row)]
+                for row in rows
             ]
-            return np.array(values, dtype=float).reshape(len(self.flows), n_layers)
+            return np.array(values, dtype=float).reshape(len(rows), n_layers)
 
         arrays = {"epochs": np.array(self.epochs)}
         for field in ("speed_bias", "speed_weight", "slope_mean", "slope_max", "gain"):
-            arrays[field] = table(field)
+            arrays[field] = table(field, [flow.layers for flow in self.flows])
+        if self.curvature:
+            curvatures = [flow.curvature or [] for flow in self.flows]
+            for field in ("curvature", "step_size", "predicted_decrease", "steps_needed"):
+                arrays[field] = table(field, curvatures)
         return arrays
 
     def __len__(self) -> int:

@@ -1,0 +1,133 @@
+"""Per-layer curvature of the loss: a small gradient is small compared with what?
+
+Along layer l's own gradient g, κˡ = gᵀHg/gᵀg gives the scale: the quadratic model's best
+step is g/κˡ, so a layer with a tiny gradient and a tiny κ can still be far from its optimum.
+`layer_curvature(model, x, y)` measures κˡ with Hessian–vector products, for either MLP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .backprop import grad
+from .derivatives import hvp_from_gradients
+from .flow import Model, prepare_batch, tensor_cost, tensor_forward, tensor_twin
+from .nn.tensor import TensorMLP
+from .tensor import Tensor, is_grad_enabled, no_grad
+
+
+@dataclass(frozen=True)
+class LayerCurvature:
+    """The loss along layer l's own gradient direction g = ∂C/∂(Wˡ, bˡ), other layers held fixed.
+
+    gradient_norm = ‖g‖; curvature κ = gᵀHg/gᵀg with H the Hessian block of layer l;
+    step_size = 1/κ, the minimiser t of the quadratic model C − t·gᵀg + ½t²·gᵀHg along −g;
+    predicted_decrease = ½(gᵀg)²/(gᵀHg) = ½‖g‖²/κ for the full step g/κ on layer l alone;
+    actual_decrease = C(θ) − C(θ after that step), measured; steps_needed = 1/(ηκ), the
+    number of plain gradient steps at learning rate η (`learning_rate`) that add up to g/κ.
+
+    When κ ≤ 0 the quadratic model has no minimum along −g (it predicts the loss falls
+    without end), so step_size, predicted_decrease, actual_decrease and steps_needed are
+    None; when g = 0, curvature is None as well. steps_needed is None without a rate.
+    """
+
+    layer: int
+    gradient_norm: float
+    curvature: float | None
+    step_size: float | None
+    predicted_decrease: float | None
+    actual_decrease: float | None
+    steps_needed: float | None
+    learning_rate: float | None
+
+
+def layer_curvature(
+    model: Model, x: Any, y: Any, cost: str = "cross_entropy", lr: float | None = None
+) -> list[LayerCurvature]:
+    """κˡ, 1/κˡ, the predicted and actual decrease and the steps at rate `lr`, for l = 1..L.
+
+    One forward pass and g = ∂C/∂θ built with create_graph=True, then per layer
+    one Hessian–vector product with v = g on that layer's W and b (0 elsewhere), of
+    which only that layer's block Hˡˡg is used: gᵀHg = Σ g·(Hv)ˡ. The cost C is
+    averaged over the batch, as in `layer_flow` (same `x`, `y`, `cost`). A
+    `ScalarMLP` is measured on a `TensorMLP` twin with the same weights.
+    Every parameter's `.grad` is left as it was.
+    """
+    if not is_grad_enabled():
+        raise RuntimeError("layer_curvature: needs to record the graph; call it outside no_grad()")
+    if lr is not None and not lr > 0:
+        raise ValueError(f"layer_curvature: the learning rate lr must be > 0, got {lr!r}")
+    inputs, targets = prepare_batch(model, x, y, cost)
+    net = model if isinstance(model, TensorMLP) else tensor_twin(model)
+    zs, outputs = tensor_forward(net, inputs)
+    loss = tensor_cost(zs[-1], outputs[-1], targets, cost)
+    params = [p for layer in net.layers for p in (layer.weight, layer.bias)]
+    gradients = grad(loss, params, create_graph=True)
+    results = []
+    for index, layer in enumerate(net.layers):
+        g_tensors = gradients[2 * index : 2 * index + 2]
+        g = [t.data for t in g_tensors]  # (n_l, n_l−1) and (n_l,)
+        gg = float(sum(np.vdot(part, part) for part in g))
+        if gg == 0.0:
+            results.append(LayerCurvature(index + 1, 0.0, None, None, None, None, None, lr))
+            continue
+        hg = hvp_from_gradients(g_tensors, [layer.weight, layer.bias], g)
+        kappa = float(sum(np.vdot(part, h) for part, h in zip(g, hg))) / gg
+        if not kappa > 0.0:
+            results.append(
+                LayerCurvature(index + 1, float(np.sqrt(gg)), kappa, None, None, None, None, lr)
+            )
+            continue
+        step = 1.0 / kappa
+        stepped = (Tensor(layer.weight.data - step * g[0]), Tensor(layer.bias.data - step * g[1]))
+        with no_grad():
+            new_zs, new_outputs = tensor_forward(net, inputs, replace={index + 1: stepped})
+            new_loss = tensor_cost(new_zs[-1], new_outputs[-1], targets, cost).item()
+        results.append(
+            LayerCurvature(
+                layer=index + 1,
+                gradient_norm=float(np.sqrt(gg)),
+                curvature=kappa,
+                step_size=step,
+                predicted_decrease=0.5 * gg * step,
+                actual_decrease=loss.item() - new_loss,
+                steps_needed=None if lr is None else step / lr,
+                learning_rate=lr,
+            )
+        )
+    return results
+
+
+def curvature_columns(
+    curvatures: list[LayerCurvature], lr: float | None
+) -> tuple[list[str], list[list[str]], list[str]]:
+    """Extra header cells, one row of cells per layer, and footnotes for the `LayerFlow` table."""
+    header = ["κˡ", "1/κˡ", "pred. ΔC", "actual ΔC"]
+    if lr is not None:
+        header.append(f"steps at η={lr:g}")
+    rows = []
+    for c in curvatures:
+        row = [
+            _cell(c.curvature),
+            _cell(c.step_size),
+            _cell(c.predicted_decrease),
+            _cell(c.actual_decrease),
+        ]
+        if lr is not None:
+            row.append("—" if c.steps_needed is None else f"{c.steps_needed:.3g}")
+        rows.append(row)
+    notes = [
+        "κˡ = gᵀHg/gᵀg along layer l's own gradient g (its W and b); ΔC for the step g/κˡ on layer l alone.",
+    ]
+    if any(c.curvature is not None and c.curvature <= 0 for c in curvatures):
+        notes.append("κˡ ≤ 0: no minimum along −g in the quadratic model, so no finite step (—).")
+    if any(c.curvature is None for c in curvatures):
+        notes.append("κˡ —: the layer's gradient is exactly 0.")
+    return header, rows, notes
+
+
+def _cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3e}"
