@@ -273,6 +273,17 @@ def test_colour_scale_decades_and_special_cases() -> None:
     assert style.look(0.0).style == "dashed"
 
 
+def test_numbers_in_labels() -> None:
+    assert [style.number(x, 3) for x in (0.0, 1953.125, -0.25, 4.5e-7, 2.5e6)] == [
+        "0",
+        "1953",
+        "-0.25",
+        "4.5e-07",
+        "2.5e+06",
+    ]
+    assert style.number(float("nan")) == "nan"
+
+
 def test_a_vanishing_gradient_is_drawn_pale_and_thin() -> None:
     x = Value(20.0, "x")  # tanh(20) is flat: ∂/∂x ≈ 1.7e-17
     y = x.tanh()

@@ -86,7 +86,8 @@ def number(x: float, digits: int = 4) -> str:
     if not math.isfinite(x):
         return str(x)
     if 1e-3 <= abs(x) < 1e5:
-        return f"{x:.{digits}g}"
+        text = f"{x:.{digits}g}"
+        return f"{x:.0f}" if "e" in text else text  # 1953.1 with 3 digits: "1953", not "1.95e+03"
     return f"{x:.{max(digits - 2, 1)}e}"
 
 
