@@ -8,7 +8,6 @@ and work on Value graphs, Tensor graphs and any object with `parents`.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import given
 from strategies import Expression, expressions
 
@@ -219,20 +218,12 @@ def test_several_independent_roots_are_all_ordered():
     assert_topological(order, c, d)
 
 
-_ROOT_IS_A_PARENT = (
-    "bug: graph.topological_order marks extra roots visited before the walk, so a root that is "
-    "an ancestor of another root is emitted after its child"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_ROOT_IS_A_PARENT)
 def test_a_root_that_is_a_parent_of_another_root_still_comes_first():
     a = Value(1.0)
     b = a * 2.0
     assert_topological(topological_order(b, a), b, a)
 
 
-@pytest.mark.xfail(strict=True, reason=_ROOT_IS_A_PARENT + "; so grad() drops a path")
 def test_grad_of_two_outputs_where_one_feeds_the_other():
     x = Tensor([1.0], requires_grad=True)
     y = x * 2.0
