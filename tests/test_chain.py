@@ -16,13 +16,16 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import expressions
 
 from microgradvg import Tensor, Value
 from microgradvg.chain import MAX_ENUMERATED_PATHS, Chain, chain
 from microgradvg.graph import topological_order, zero_grad
+from microgradvg.testing import tensors, values
 
 # ---- random DAGs and brute force (test_spread.py uses these too) ----------------------
 
+# Zero is drawn on purpose: zero factors must rank last and not upset the search.
 FLOATS = st.one_of(st.just(0.0), st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False))
 VALUE_OPS = ("+", "-", "*", "linear", "tanh", "sigmoid", "relu", "neg", "scale")
 
@@ -30,7 +33,8 @@ VALUE_OPS = ("+", "-", "*", "linear", "tanh", "sigmoid", "relu", "neg", "scale")
 @st.composite
 def value_dags(draw: Any, max_leaves: int = 3, max_ops: int = 9) -> tuple[Value, Value]:
     """(output, wrt): a random Value DAG whose nodes are reused, and one of its nodes."""
-    nodes = [Value(draw(FLOATS), f"x{i}") for i in range(draw(st.integers(1, max_leaves)))]
+    count = draw(st.integers(1, max_leaves))
+    nodes = [draw(values(-2.0, 2.0, label=f"x{i}")) for i in range(count)]
 
     def pick() -> Value:
         return nodes[draw(st.integers(0, len(nodes) - 1))]
@@ -57,12 +61,24 @@ def value_dags(draw: Any, max_leaves: int = 3, max_ops: int = 9) -> tuple[Value,
 
 
 @st.composite
+def expression_graphs(draw: Any) -> tuple[Value, Value]:
+    """(output, wrt) on the shared `expressions()` DAGs, which cover every Value op."""
+    expression = draw(expressions())
+    return expression.root, draw(st.sampled_from(topological_order(expression.root)))
+
+
+def scalar_graphs() -> st.SearchStrategy[tuple[Value, Value]]:
+    """Both kinds of random Value DAG: ours (with zero factors) and the shared catalogue's."""
+    return value_dags() | expression_graphs()
+
+
+@st.composite
 def tensor_dags(draw: Any, max_ops: int = 6) -> tuple[Tensor, Tensor]:
     """(output, wrt): a random Tensor DAG of vectors (with a matrix, a broadcast scalar)."""
     def leaf(shape: tuple[int, ...], name: str) -> Tensor:
-        data = draw(st.lists(st.floats(-1.5, 1.5), min_size=int(np.prod(shape)),
-                             max_size=int(np.prod(shape))))
-        return Tensor(np.array(data).reshape(shape), requires_grad=True, label=name)
+        node = draw(tensors(shape, min_value=-1.5, max_value=1.5))
+        node.label = name
+        return node
 
     matrix, scale = leaf((3, 3), "M"), leaf((), "s")
     nodes = [leaf((3,), "x0"), leaf((3,), "x1")]
@@ -131,7 +147,7 @@ def fresh_backward(output: Any) -> None:
 # ---- Value graphs: the properties ---------------------------------------------------
 
 
-@given(value_dags())
+@given(scalar_graphs())
 def test_total_is_the_sum_of_path_products_and_the_gradient(dag: tuple[Value, Value]) -> None:
     output, wrt = dag
     products = [value_product(p) for p in all_paths(output, wrt)]
@@ -142,13 +158,13 @@ def test_total_is_the_sum_of_path_products_and_the_gradient(dag: tuple[Value, Va
     assert abs(c.total - wrt.grad) <= 1e-12 * scale
 
 
-@given(value_dags())
+@given(scalar_graphs())
 def test_num_paths_counts_the_enumerated_paths(dag: tuple[Value, Value]) -> None:
     output, wrt = dag
     assert chain(output, wrt).num_paths == len(all_paths(output, wrt))
 
 
-@given(value_dags(), st.integers(1, 12))
+@given(scalar_graphs(), st.integers(1, 12))
 def test_top_k_paths_are_the_k_largest_of_the_enumeration(dag: tuple[Value, Value], k: int) -> None:
     output, wrt = dag
     expected = sorted((abs(value_product(p)) for p in all_paths(output, wrt)), reverse=True)[:k]
@@ -162,7 +178,7 @@ def test_top_k_paths_are_the_k_largest_of_the_enumeration(dag: tuple[Value, Valu
     assert sorted(got, reverse=True) == pytest.approx(expected, rel=1e-12, abs=1e-300)
 
 
-@given(value_dags())
+@given(scalar_graphs())
 def test_all_paths_are_the_enumerated_paths_each_once(dag: tuple[Value, Value]) -> None:
     output, wrt = dag
     c = chain(output, wrt)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_chain import all_paths, doubling, layered, tensor_dags, value_dags, value_product
+from test_chain import all_paths, doubling, layered, scalar_graphs, tensor_dags, value_product
 
 from microgradvg import Tensor, Value
 from microgradvg.chain import chain
@@ -20,7 +20,7 @@ def close(a: float, b: float, scale: float) -> bool:
     return abs(a - b) <= 1e-12 * scale + 1e-300
 
 
-@given(value_dags(), st.integers(1, 5))
+@given(scalar_graphs(), st.integers(1, 5))
 def test_spread_sums_equal_brute_force(dag: tuple[Value, Value], top: int) -> None:
     output, wrt = dag
     products = [value_product(p) for p in all_paths(output, wrt)]
