@@ -14,6 +14,7 @@ from microgradvg.derivatives import MAX_HESSIAN_INPUTS, MAX_JACOBIAN_ENTRIES, he
 from microgradvg.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
 from microgradvg.nn import TensorMLP, apply_activation, quadratic_cost
 from microgradvg.tensor import Tensor, sech2
+from microgradvg.testing import gradcheck
 
 EPS = 1e-5  # central differences of gradients: error O(EPS²) plus rounding O(1e-16/EPS)
 
@@ -106,7 +107,6 @@ def test_hvp_equals_hessian_times_vector(name: str, shape: tuple[int, ...], seed
 @given(name=st.sampled_from(sorted(SCALAR_FUNCTIONS)), shape=small_shapes, seed=seeds)
 def test_double_backward_passes_gradcheck(name: str, shape: tuple[int, ...], seed: int) -> None:
     """The gradient built with create_graph=True is itself differentiated correctly."""
-    gradcheck = pytest.importorskip("microgradvg.testing").gradcheck
     f = SCALAR_FUNCTIONS[name]
 
     def first_derivative(x: Tensor) -> Tensor:

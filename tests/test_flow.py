@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 import microgradvg as mg
 from microgradvg.data import load_embedded, one_hot
-from microgradvg.flow import LayerFlow, LayerStats, SpeedRecorder, layer_flow
-from microgradvg.nn import ScalarMLP, TensorMLP
+from microgradvg.flow import LayerFlow, LayerStats, SpeedRecorder, layer_flow, tensor_cost
+from microgradvg.nn import ScalarMLP, TensorMLP, apply_activation
+from microgradvg.testing import gradcheck
 
 # ---- the independent reference: numpy, Nielsen's four equations -------------------------------
 
@@ -191,6 +192,33 @@ def test_tensor_flow_matches_numpy_backprop(network) -> None:
     for layer, b_grad, w_grad in zip(model.layers, bias_grads, weight_grads):
         np.testing.assert_allclose(layer.bias.grad, b_grad, rtol=1e-9, atol=ATOL)
         np.testing.assert_allclose(layer.weight.grad, w_grad, rtol=1e-9, atol=ATOL)
+
+
+@given(networks.filter(lambda n: n[2][0] != "relu"))  # relu has kinks where z = 0 exactly
+def test_speeds_are_norms_of_gradients_that_pass_gradcheck(network) -> None:
+    """The cost layer_flow differentiates is the batch mean: its gradient passes gradcheck."""
+    model, x, y, cost = build(*network)
+    hidden, output = model.activation, model.output_activation
+
+    def batch_cost(*params: mg.Tensor) -> mg.Tensor:
+        a, last = mg.Tensor(x), len(params) // 2 - 1
+        for l in range(last + 1):
+            z = a @ params[2 * l].T + params[2 * l + 1]  # (n, n_l)
+            a = apply_activation(z, output if l == last else hidden)
+        labels = y.argmax(axis=1) if cost == "softmax_cross_entropy" else y
+        return tensor_cost(z, a, labels, cost)
+
+    params = model.parameters()
+    gradcheck(batch_cost, *params, atol=1e-7, rtol=1e-5)  # leaves the checked gradients in .grad
+    checked = [p.grad.copy() for p in params]
+    flow = layer_flow(model, x, y, cost=cost)
+    for l, stats in enumerate(flow.layers):
+        assert stats.speed_weight == pytest.approx(
+            np.linalg.norm(checked[2 * l]), rel=1e-10, abs=ATOL
+        )
+        assert stats.speed_bias == pytest.approx(
+            np.linalg.norm(checked[2 * l + 1]), rel=1e-10, abs=ATOL
+        )
 
 
 @given(networks.filter(lambda n: n[1] <= 4 and sum(n[0]) <= 14))
