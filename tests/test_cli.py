@@ -5,6 +5,7 @@ exit status 2, one stderr line and an untouched `--out`."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import re
@@ -205,6 +206,22 @@ def test_epochs_train_like_numpy_gradient_descent_and_plot(
     rows = np.array(printed_table(out[out.index("Speed of learning during"):]))  # layer, epoch 0, epoch 2
     np.testing.assert_allclose(rows[:, 1], speeds[0], rtol=1e-3)
     np.testing.assert_allclose(rows[:, 2], speeds[2], rtol=1e-3)
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_progress_bar_only_on_a_terminal_and_not_quiet(
+    quiet: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    argv = [*SMALL, "--seeds", "1", "--epochs", "2", "--out", str(tmp_path), *(["--quiet"] if quiet else [])]
+    assert main(argv) == 0
+    assert ("training:" in terminal.getvalue()) != quiet  # the bar is drawn at 0% at least
 
 
 def test_failure_after_some_files_leaves_out_untouched(
