@@ -1,0 +1,162 @@
+"""What `microgradvg vanishing` and `microgradvg exploding` do, given their parsed options.
+
+Each computes with `microgradvg.experiments`, prints its report, and writes its SVGs
+through a `StagedOutput`, so `--out` receives every file or none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..data import EMBEDDED_SIZE, load_embedded, load_mnist, one_hot
+from ..experiments import (
+    Setup,
+    exploding_network,
+    first_layer_chain,
+    speeds_at_initialisation,
+    superscript,
+    train,
+)
+from .options import CHAIN_SVG, EXPLODING_SVG, LAYER_FLOW_SVG, TRAINING_SVG, CommandError
+from .report import describe, say, speed_report, training_report
+from .staging import staged_output
+
+DIGITS = 10  # the output layer has one neuron per digit
+DOT_TIMEOUT = 60.0  # seconds; our pictures are small, so this only catches a hung `dot`
+CHAIN_PATHS = 5  # paths highlighted in the chain pictures
+
+
+def run_vanishing(options: argparse.Namespace) -> int:
+    """The main job: speeds at initialisation, pictures, and optionally training."""
+    from ..render import draw_chain, draw_layers, save_svg
+
+    setup = Setup(
+        sizes=options.sizes, activation=options.activation, init=options.init, cost=options.cost
+    )
+    seeds = list(range(options.seed, options.seed + options.seeds))
+    with staged_output(options.out) as output:
+        images, labels, source = load_examples(options.data, options.examples)
+        check_sizes(setup.sizes, images)
+        targets = one_hot(labels, DIGITS)  # (N, 10)
+
+        speeds = speeds_at_initialisation(setup, images, targets, seeds)
+        say(speed_report(speeds, source, len(images)))
+
+        model = setup.build(options.seed)  # the same weights as the flow of the first seed
+        # One image, not the whole batch: its Jacobians are 30 × 30, cheap to show and draw.
+        chain = first_layer_chain(model, setup, images[0], targets[0])
+        say()
+        say(f"Where it fades: the factors of ∂Cₓ/∂b¹ for the first image (seed {options.seed}); "
+            "each layer back is a σ'(zˡ) and a W factor, and their gains multiply.")
+        say(chain)
+
+        network = f"{list(setup.sizes)}, {describe(setup)}, seed {options.seed}"
+        layers = draw_layers(speeds.flow, input_size=setup.sizes[0], title=network)
+        save_svg(layers, output.path(LAYER_FLOW_SVG), timeout=DOT_TIMEOUT)
+        title = f"∂Cₓ/∂b¹ for the first image as a chain of factors: {network}"
+        picture = draw_chain(chain, k=CHAIN_PATHS, title=title)
+        save_svg(picture, output.path(CHAIN_SVG), timeout=DOT_TIMEOUT)
+
+        if options.epochs:
+            from ..plots import plot_speeds_during_training
+
+            record = train(
+                model, setup, images, targets, options.epochs, options.lr,
+                progress=progress_bar(options.epochs, options.quiet),
+            )
+            history = np.asarray(record["speed_bias"])[:, : setup.hidden_layers]  # (epochs + 1, hidden)
+            say()
+            say(training_report(history, options.epochs, options.lr))
+            plot_speeds_during_training(
+                record["epochs"], history, output.path(TRAINING_SVG),
+                title=f"Speed of learning during training\n{list(setup.sizes)}: {describe(setup)},"
+                f"\nfull-batch gradient descent on {len(images)} images, η = {options.lr:g}",
+            )
+        written = output.commit()
+    say()
+    for path in written:
+        say(f"wrote {path}")
+    return 0
+
+
+def run_exploding(options: argparse.Namespace) -> int:
+    """The book's exploding-gradient network: its chain table and picture."""
+    from ..chain import chain
+    from ..render import draw_chain, save_svg
+
+    with staged_output(options.out) as output:
+        cost, bias = exploding_network(options.layers, options.weight)
+        cost.backward()
+        factors = chain(cost, bias)
+        each = options.weight / 4
+        say(f"Nielsen's exploding gradient: {options.layers} sigmoid neurons in a row, every "
+            f"w = {options.weight:g}, biases chosen so every z = 0 and σ'(z) = 1/4.")
+        say(f"So each layer the gradient goes back through multiplies it by w·σ'(z) = {each:g}.")
+        say()
+        say(factors)
+        say()
+        # Every z is 0, so σ'(z¹) = 1/4 and ∂C/∂aᴸ = aᴸ − y = σ(0) − 0 = 1/2.
+        last, steps = superscript(options.layers), superscript(options.layers - 1)
+        say(f"∂C/∂b¹ = {bias.grad:.6g} = σ'(z¹)·(w·σ'(z)){steps}·∂C/∂a{last} "
+            f"= (1/4)·{each:g}{steps}·(1/2)")
+        title = f"Nielsen's exploding gradient: every w·σ'(z) = {options.weight:g} · 1/4 = {each:g}"
+        picture = draw_chain(factors, k=CHAIN_PATHS, title=title)
+        save_svg(picture, output.path(EXPLODING_SVG), timeout=DOT_TIMEOUT)
+        written = output.commit()
+    say()
+    for path in written:
+        say(f"wrote {path}")
+    return 0
+
+
+RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "vanishing": run_vanishing,
+    "exploding": run_exploding,
+}
+
+
+def load_examples(path: Path | None, count: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """The first `count` images (N, 784) and labels (N,) and a phrase naming their source."""
+    if path is None:
+        if count > EMBEDDED_SIZE:
+            raise CommandError(
+                f"--examples {count}: the embedded sample has {EMBEDDED_SIZE} images; "
+                "use --data PATH for more"
+            )
+        images, labels = load_embedded(count)
+        return images, labels, "the embedded MNIST sample"
+    images, labels = load_mnist(path)
+    if count > len(images):
+        raise CommandError(f"--examples {count}: {path} has only {len(images)} images")
+    return images[:count], labels[:count], str(path)
+
+
+def check_sizes(sizes: Sequence[int], images: np.ndarray) -> None:
+    """A CommandError unless the network's input fits the images and its output the digits."""
+    shown = ",".join(map(str, sizes))
+    if sizes[0] != images.shape[1]:
+        raise CommandError(
+            f"--sizes {shown}: the input layer has {sizes[0]} neurons but the images have "
+            f"{images.shape[1]} pixels; start the sizes with {images.shape[1]}"
+        )
+    if sizes[-1] != DIGITS:
+        raise CommandError(
+            f"--sizes {shown}: the output layer has {sizes[-1]} neurons but there are "
+            f"{DIGITS} digits; end the sizes with {DIGITS}"
+        )
+
+
+def progress_bar(total: int, quiet: bool) -> Callable[[Iterable[int]], Iterable[int]]:
+    """Wraps the epoch loop in a tqdm bar on stderr, drawn only on a terminal and not `quiet`."""
+    from tqdm import tqdm
+
+    def wrap(epochs: Iterable[int]) -> Iterable[int]:
+        return tqdm(epochs, total=total, desc="training", unit="epoch", file=sys.stderr,
+                    disable=quiet or not sys.stderr.isatty(), leave=False)
+
+    return wrap

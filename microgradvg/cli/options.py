@@ -1,0 +1,260 @@
+"""The command line of `microgradvg`: its commands, options, help text and examples.
+
+`build_parser()` returns the argparse parser; its errors raise `CommandError` (one line,
+exit status 2) instead of printing usage and exiting, so `main` decides how to report them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import textwrap
+from pathlib import Path
+from typing import NoReturn
+
+from ..data import EMBEDDED_SIZE
+from ..experiments import ACTIVATIONS, COSTS, INITIALISATIONS
+
+PROG = "microgradvg"
+COMMANDS = ("vanishing", "exploding")  # the first is the default
+DEFAULT_SIZES = "784,30,30,30,30,10"
+MAX_WEIGHTS = 20_000_000  # ~160 MB of float64: beyond this a laptop starts to swap
+
+# File names inside --out.
+LAYER_FLOW_SVG = "layer_flow.svg"
+CHAIN_SVG = "chain_b1.svg"
+TRAINING_SVG = "speed_during_training.svg"
+EXPLODING_SVG = "exploding_chain.svg"
+
+
+class CommandError(Exception):
+    """Bad input: `main` prints `microgradvg: error: <message>` and returns 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become one-line `CommandError`s instead of exits."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CommandError(message)
+
+
+VANISHING_EXAMPLES = """\
+examples:
+  # Nielsen's [784, 30, 30, 30, 30, 10] on the embedded digits; SVGs in out/
+  microgradvg
+  # two hidden layers, the first network of the book's table
+  microgradvg vanishing --sizes 784,30,30,10
+  # the remedy: ReLU with He's initialisation, to compare with the default
+  microgradvg vanishing --activation relu --init he --out out/relu
+  # train 30 epochs and plot each layer's speed of learning per epoch
+  microgradvg vanishing --sizes 784,30,30,10 --epochs 30 --out out/training
+  # Nielsen's own data file, averaging over 5,000 of its images
+  microgradvg vanishing --data mnist.pkl.gz --examples 5000 --seeds 3
+"""
+
+EXPLODING_EXAMPLES = """\
+examples:
+  # the book's four neurons with w = 100: every factor w·σ'(z) is 25
+  microgradvg exploding
+  # six neurons: ∂C/∂b¹ = (1/4)·25⁵·∂C/∂a⁶
+  microgradvg exploding --layers 6 --out out/exploding
+  # small weights instead: every factor is 1/4 and the gradient vanishes
+  microgradvg exploding --weight 1
+"""
+
+MAIN_EXAMPLES = f"""\
+Without a command, microgradvg runs `vanishing`. `microgradvg COMMAND --help` lists
+each command's options.
+
+{VANISHING_EXAMPLES}  # the exploding-gradient chain
+  microgradvg exploding --out out/
+"""
+
+
+def _paragraph(text: str) -> str:
+    """`text` wrapped to 79 columns (raw-description help keeps our line breaks elsewhere)."""
+    return textwrap.fill(" ".join(text.split()), 79)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for `microgradvg [vanishing|exploding] [options]`."""
+    parser = _Parser(
+        prog=PROG,
+        description=_paragraph(
+            "Make the vanishing gradient problem of Nielsen's 'Neural Networks and Deep "
+            "Learning', chapter 5, visible: speeds of learning per layer, the chain-rule "
+            "factors behind them, and SVG pictures. Runs offline on 1,000 embedded MNIST digits."
+        ),
+        epilog=MAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
+
+    vanishing = commands.add_parser(
+        "vanishing",
+        help="speed of learning per hidden layer at initialisation (and during training)",
+        description=_paragraph(
+            "Build Nielsen's MNIST network, print each hidden layer's speed of learning "
+            "‖∂C/∂bˡ‖ at initialisation (C averaged over the images) next to the book's "
+            "values and the median over several seeds, and write SVGs to --out: the layer "
+            f"flow ({LAYER_FLOW_SVG}), the chain of factors behind ∂Cₓ/∂b¹ for the first "
+            f"image ({CHAIN_SVG}) and, with --epochs, the speeds during training "
+            f"({TRAINING_SVG})."
+        ),
+        epilog=VANISHING_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    vanishing.add_argument(
+        "--sizes", type=layer_sizes, default=layer_sizes(DEFAULT_SIZES), metavar="N,N,…",
+        help=f"layer sizes from input to output, e.g. 784,30,30,10 (default {DEFAULT_SIZES}); "
+        "the input must match the images' 784 pixels and the output the 10 digits",
+    )
+    vanishing.add_argument(
+        "--activation", choices=ACTIVATIONS, default="sigmoid",
+        help="hidden-layer activation; the output layer stays sigmoid (default %(default)s)",
+    )
+    vanishing.add_argument(
+        "--init", choices=INITIALISATIONS, default="nielsen",
+        help="weight initialisation: nielsen = N(0, 1/n_in) weights and N(0, 1) biases, "
+        "nielsen_large = N(0, 1) for both, xavier, he (default %(default)s)",
+    )
+    vanishing.add_argument(
+        "--cost", choices=tuple(COSTS), default="cross_entropy",
+        help="Nielsen's cross-entropy or quadratic cost (default %(default)s)",
+    )
+    vanishing.add_argument(
+        "--seed", type=non_negative_int, default=0, metavar="N",
+        help="seed of the network's weights, e.g. 3 (default %(default)s)",
+    )
+    vanishing.add_argument(
+        "--seeds", type=positive_int, default=5, metavar="N",
+        help="also report the median over seeds SEED … SEED+N-1 (default %(default)s)",
+    )
+    vanishing.add_argument(
+        "--examples", type=positive_int, default=1000, metavar="N",
+        help="average the gradient over the first N images (default %(default)s; the embedded "
+        f"sample has {EMBEDDED_SIZE})",
+    )
+    vanishing.add_argument(
+        "--data", type=Path, default=None, metavar="PATH",
+        help="MNIST file instead of the embedded sample: *.npz with images and labels, "
+        "Nielsen's mnist.pkl.gz, or train-images-idx3-ubyte[.gz] with its labels file next to it",
+    )
+    vanishing.add_argument(
+        "--epochs", type=positive_int, default=None, metavar="N",
+        help="train N epochs of full-batch gradient descent on the images and plot each "
+        "layer's speed per epoch, e.g. --epochs 30 (default: no training)",
+    )
+    vanishing.add_argument(
+        "--lr", type=positive_float, default=0.1, metavar="η",
+        help="learning rate η of the training (default %(default)s, as in the book)",
+    )
+    _add_out(vanishing)
+    vanishing.add_argument(
+        "--quiet", action="store_true", help="no progress bar while training",
+    )
+
+    exploding = commands.add_parser(
+        "exploding",
+        help="the book's exploding gradient: one neuron per layer, w = 100, factors of 25",
+        description=_paragraph(
+            "Build Nielsen's chain of single sigmoid neurons with every weight w and every "
+            "bias chosen so that z = 0, hence σ'(z) = 1/4 and every factor w·σ'(z) = w/4; "
+            f"print the chain of factors of ∂C/∂b¹ and write its picture ({EXPLODING_SVG})."
+        ),
+        epilog=EXPLODING_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    exploding.add_argument(
+        "--layers", type=positive_int, default=4, metavar="N",
+        help="number of neurons, one per layer (default %(default)s, as in the book)",
+    )
+    exploding.add_argument(
+        "--weight", type=finite_float, default=100.0, metavar="W",
+        help="every weight (default %(default)s; try 1 to see the gradient vanish)",
+    )
+    _add_out(exploding)
+    return parser
+
+
+def _add_out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, default=Path("out"), metavar="DIR",
+        help="directory for the SVGs, created if needed; files appear only when all are "
+        "written (default %(default)s), e.g. --out runs/relu",
+    )
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("microgradvg")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def positive_int(text: str) -> int:
+    """A whole number ≥ 1 (argparse type)."""
+    value = _whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number ≥ 0 (argparse type)."""
+    value = _whole_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def finite_float(text: str) -> float:
+    """A finite real number (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (argparse type)."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def layer_sizes(text: str) -> tuple[int, ...]:
+    """'784,30,10' → (784, 30, 10): at least one hidden layer, every size ≥ 1 (argparse type)."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated whole numbers like {DEFAULT_SIZES}, got {text!r}"
+        )
+    sizes = tuple(int(part) for part in parts)
+    if len(sizes) < 3:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no hidden layer; give input, hidden and output sizes like 784,30,10"
+        )
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"every layer needs at least 1 neuron, got {text!r}")
+    weights = sum(a * b for a, b in itertools.pairwise(sizes))
+    if weights > MAX_WEIGHTS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has {weights:,} weights; at most {MAX_WEIGHTS:,} are supported"
+        )
+    return sizes

@@ -1,0 +1,120 @@
+"""The text the command prints: the table of speeds next to the book's, the sentence that
+explains it, the training summary, and `say`, which survives a closed stdout (`| head`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import numpy as np
+
+from ..experiments import InitialSpeeds, Setup
+
+SLOPE_BOUNDS = {
+    "sigmoid": "σ'(z) ≤ 1/4",
+    "tanh": "tanh'(z) ≤ 1",
+    "relu": "relu'(z) is 0 or 1",
+}
+
+
+def say(text: object = "") -> None:
+    """Print a line of the report; if stdout's reader has gone (`| head`), carry on silently.
+
+    The run still finishes and writes its files; only the rest of the report is dropped.
+    """
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not fail again
+        except (OSError, ValueError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process exits
+
+
+def speed_report(speeds: InitialSpeeds, source: str, count: int) -> str:
+    """The table of speeds per hidden layer, the book's values, and one line explaining them.
+
+    Columns: ‖∂C/∂bˡ‖ for the first seed and the median over all seeds, the book's value,
+    and for the first seed the mean slope f'(zˡ) and the gain ‖∂C/∂bˡ‖/‖∂C/∂bˡ⁺¹‖.
+    """
+    setup = speeds.setup
+    first, last = speeds.seeds[0], speeds.seeds[-1]
+    seed_range = f"seed {first}" if first == last else f"seeds {first}–{last}"
+    slope = "σ'" if setup.activation == "sigmoid" else f"{setup.activation}'"
+    book = speeds.book
+    header = [
+        "hidden layer", "neurons", f"‖∂C/∂bˡ‖ seed {first}", f"median, {seed_range}", "book",
+        f"mean {slope}(zˡ)", "gain l+1→l",
+    ]
+    rows = [
+        [
+            str(index + 1), str(stats.size), f"{mine:.4g}", f"{median:.4g}",
+            book[index] if book else "–", f"{stats.slope_mean:.3f}",
+            "–" if stats.gain is None else f"{stats.gain:.3f}",
+        ]
+        for index, (stats, mine, median) in enumerate(
+            zip(speeds.hidden_stats, speeds.first_seed, speeds.median)
+        )
+    ]
+    lines = [
+        f"Speed of learning at initialisation: ‖∂C/∂bˡ‖, C averaged over {count} images of {source}",
+        f"network {list(setup.sizes)}: {describe(setup)}",
+        "",
+        *_table(header, rows),
+        "",
+        explanation(speeds.median, setup.activation),
+    ]
+    if book is None:
+        lines.append("(The book gives values only for 784,30,30,10, 784,30,30,30,10 and "
+                     "784,30,30,30,30,10.)")
+    elif setup != Setup(sizes=setup.sizes):
+        lines.append(f"(The book's values are for {describe(Setup(sizes=setup.sizes))}.)")
+    return "\n".join(lines)
+
+
+def explanation(speeds: np.ndarray, activation: str) -> str:
+    """One sentence comparing the first and the last hidden layer's speeds."""
+    if len(speeds) < 2:
+        return "One hidden layer: nothing to compare it with; try --sizes 784,30,30,30,30,10."
+    first, last = float(speeds[0]), float(speeds[-1])
+    if not (first > 0 and last > 0 and math.isfinite(first) and math.isfinite(last)):
+        return f"The first hidden layer's speed is {first:.3g}, the last's {last:.3g}."
+    ratio = last / first
+    both = f"({first:.3g} vs {last:.3g}, medians)"
+    why = f"each layer back multiplies the gradient by {SLOPE_BOUNDS[activation]} and by a weight matrix"
+    if ratio >= 2:
+        return (f"The first hidden layer learns {_times(ratio)} more slowly than the last {both}: "
+                f"{why}, so the gradient vanishes on its way back.")
+    if ratio <= 0.5:
+        return (f"The first hidden layer learns {_times(1 / ratio)} faster than the last {both}: "
+                f"{why}, and here the gradient grows on its way back.")
+    return (f"The first and last hidden layers learn at similar speeds {both}, within a factor "
+            f"{_times(max(ratio, 1 / ratio))}: the gradient neither vanishes nor explodes.")
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.0f}×" if ratio >= 10 else f"{ratio:.2g}×"
+
+
+def training_report(history: np.ndarray, epochs: int, lr: float) -> str:
+    """Speeds per hidden layer before and after training."""
+    header = ["hidden layer", "epoch 0", f"epoch {epochs}"]
+    rows = [[str(layer + 1), f"{history[0, layer]:.4g}", f"{history[-1, layer]:.4g}"]
+            for layer in range(history.shape[1])]
+    title = f"Speed of learning during {epochs} epochs of full-batch gradient descent, η = {lr:g}:"
+    return "\n".join([title, "", *_table(header, rows)])
+
+
+def describe(setup: Setup) -> str:
+    """The setup in words: 'sigmoid hidden layers, nielsen init, cross_entropy cost'."""
+    return f"{setup.activation} hidden layers, {setup.init} init, {setup.cost} cost"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)).rstrip()
+            for row in [header, *rows]]
+
