@@ -57,7 +57,8 @@ class LayerFlow:
     `cost` names the cost, `batch_size` the number of examples it is averaged over,
     `loss` its value C, `activations[l - 1]` layer l's activation. With curvature
     (`layer_flow(..., curvature=True)`), `curvature[l - 1]` is layer l's
-    `LayerCurvature` and `learning_rate` the η it counts steps for.
+    `LayerCurvature` and `learning_rate` the η it counts steps for. `sizes` are the
+    network's layer sizes (n₀, n₁, …, n_L), input first.
     """
 
     cost: str
@@ -67,6 +68,7 @@ class LayerFlow:
     layers: list[LayerStats]
     curvature: list[LayerCurvature] | None = None
     learning_rate: float | None = None
+    sizes: tuple[int, ...] = ()
 
     def speeds(self) -> np.ndarray:
         """Nielsen's speed of learning ‖∂C/∂bˡ‖ for l = 1..L, shape (L,)."""
@@ -194,6 +196,7 @@ def layer_flow(
         layers=layers,
         curvature=curvatures,
         learning_rate=lr,
+        sizes=tuple(int(n) for n in model.sizes),
     )
 
 

@@ -363,6 +363,7 @@ def test_table_reads_in_a_repl() -> None:
     assert table[3].split()[:3] == ["3", "3", "sigmoid"] and "—" in table[3]
     assert f"{flow.layers[0].speed_bias:.3e}" in table[1]
     assert repr(flow) == text
+    assert flow.sizes == (5, 4, 4, 3)
     assert isinstance(flow, LayerFlow)
 
 
