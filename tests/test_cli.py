@@ -351,6 +351,27 @@ def test_data_file_is_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     )
 
 
+def test_out_in_a_read_only_parent_stages_inside_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from microgradvg.cli import staging
+
+    make_directory = staging.tempfile.mkdtemp
+
+    def read_only_parent(prefix: str, dir: Path) -> str:
+        if Path(dir) == tmp_path:
+            raise PermissionError(13, "Permission denied")
+        return make_directory(prefix=prefix, dir=dir)
+
+    monkeypatch.setattr(staging.tempfile, "mkdtemp", read_only_parent)
+    (tmp_path / "out").mkdir()
+    status, _, err = run([*SMALL, "--out", str(tmp_path / "out")], capsys)
+    assert status == 0, err
+    assert sorted(os.listdir(tmp_path / "out")) == ["chain_b1.svg", "layer_flow.svg"]
+    status, _, err = run([*SMALL, "--out", str(tmp_path / "new")], capsys)
+    assert status == 2 and "cannot write in" in err and "Permission denied" in err
+
+
 def test_out_that_is_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "out"
     blocker.write_text("not a directory")

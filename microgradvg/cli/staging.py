@@ -30,10 +30,17 @@ class StagedOutput:
             anchor = anchor.parent
         if not anchor.is_dir():
             raise CommandError(f"--out {out}: {anchor} is not a directory")
-        try:
-            self.staging = Path(tempfile.mkdtemp(prefix=f".{PROG}-", dir=anchor))
-        except OSError as error:
-            raise CommandError(f"--out {out}: cannot write in {anchor} ({error.strerror})") from None
+        # Beside DIR, so nothing shows up inside it until commit; inside DIR (hidden) when
+        # only DIR itself is writable.
+        places = [anchor, out] if out.is_dir() else [anchor]
+        for place in places:
+            try:
+                self.staging = Path(tempfile.mkdtemp(prefix=f".{PROG}-", dir=place))
+                break
+            except OSError as error:
+                problem = error.strerror
+        else:
+            raise CommandError(f"--out {out}: cannot write in {places[-1]} ({problem})")
 
     def path(self, name: str) -> Path:
         """Where to write the file that will become DIR/`name`."""
