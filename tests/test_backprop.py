@@ -396,8 +396,7 @@ SECOND_ORDER_UNARY = {
 }
 
 
-# Shapes start at 1-D here: 0-d results are the xfail test_second_derivative_through_0d_results.
-@given(name=st.sampled_from(list(SECOND_ORDER_UNARY)), shape=shapes(1, 3, max_side=3), data=st.data())
+@given(name=st.sampled_from(list(SECOND_ORDER_UNARY)), shape=shapes(0, 3, max_side=3), data=st.data())
 def test_second_derivative_of_elementwise_ops(name: str, shape, data) -> None:
     op, domain = SECOND_ORDER_UNARY[name]
     x = Tensor(domain(data.draw(arrays(shape, -2, 2))), requires_grad=True)
@@ -416,7 +415,7 @@ BINARY_SECOND_ORDER = {
 
 @given(
     name=st.sampled_from(list(BINARY_SECOND_ORDER)),
-    pair=broadcastable_shapes(shapes(1, 3, max_side=3)),
+    pair=broadcastable_shapes(shapes(0, 3, max_side=3)),
     data=st.data(),
 )
 def test_second_derivative_of_broadcasting_binary_ops(name: str, pair, data) -> None:
@@ -427,8 +426,8 @@ def test_second_derivative_of_broadcasting_binary_ops(name: str, pair, data) -> 
     gradcheck(first_derivative(lambda x, y: op(x, y).sum()), a, b)
 
 
-MATMUL_SHAPES = [  # 1-D·1-D gives a 0-d result: see the xfail below
-    ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)),
+MATMUL_SHAPES = [
+    ((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)),
     ((2, 2, 3), (2, 3, 1)), ((2, 1, 2, 3), (3, 3, 2)), ((3,), (2, 3, 2)),
 ]
 
@@ -454,14 +453,6 @@ SECOND_ORDER_0D = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="bug: 0-d results have np.float64 data, so on the backward through a create_graph "
-    "gradient the rules' isinstance(x, np.ndarray) dispatch (rules.py _tanh in the sech2 rule, "
-    "the sigmoid rule) takes the Tensor branch: AttributeError 'numpy.float64' object has no "
-    "attribute 'tanh'/'sigmoid'",
-)
 @pytest.mark.parametrize("name", list(SECOND_ORDER_0D))
 def test_second_derivative_through_0d_results(name: str) -> None:
     f, second = SECOND_ORDER_0D[name]

@@ -285,13 +285,6 @@ def test_cross_entropy_refuses_outputs_that_are_not_sigmoids() -> None:
         cross_entropy(z.tanh(), T)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="bug: nn/losses.py cross_entropy needs outputs.parents, which are dropped under "
-    "no_grad() or when nothing requires grad, so evaluating the cost raises "
-    "'got op sigmoid' for a genuine sigmoid output",
-)
 def test_cross_entropy_evaluates_without_a_graph() -> None:
     with mg.no_grad():
         cost = cross_entropy(Tensor(Z).sigmoid(), T)
