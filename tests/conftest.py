@@ -1,4 +1,4 @@
-"""Shared pytest set-up: the hypothesis profiles.
+"""Shared pytest set-up: the hypothesis profiles and a fixture for huge graphs.
 
 "ci" (the default) keeps the whole suite to a few minutes on two cores: no
 per-example deadline (a slow CI machine is not a bug) and a modest number of
@@ -7,8 +7,10 @@ examples. Run `HYPOTHESIS_PROFILE=thorough pytest` to search much harder.
 
 from __future__ import annotations
 
+import gc
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -19,3 +21,16 @@ settings.register_profile(
 )
 settings.register_profile("thorough", deadline=None, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def collector_paused():
+    """Pause the cyclic garbage collector, which would rescan a million live nodes
+    many times over (it triples the run time; it is not what these tests measure)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

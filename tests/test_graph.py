@@ -106,7 +106,7 @@ def test_a_leaf_alone():
 # ---- deep and wide graphs ------------------------------------------------------------------
 
 
-def test_a_million_deep_chain_is_ordered_without_recursion():
+def test_a_million_deep_chain_is_ordered_without_recursion(collector_paused):
     depth = 1_000_000
     bottom = Node(name="bottom")
     node = bottom
@@ -124,7 +124,7 @@ def test_a_wide_node_with_many_parents():
     assert order[:-1] == inputs and order[-1] is top
 
 
-def test_a_ladder_with_exponentially_many_paths_is_visited_in_linear_time():
+def test_a_ladder_with_exponentially_many_paths_is_visited_in_linear_time(collector_paused):
     # Each level doubles the number of paths (b + b) then halves the value, so after
     # n levels there are 2ⁿ paths, each with product 0.5ⁿ, and ∂top/∂a = Σ = 1.
     levels = 100_000
