@@ -16,14 +16,18 @@ from .graph import topological_order
 from .tensor import Tensor, as_array
 
 
-def backpropagate(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool) -> tuple[list, dict]:
+def backpropagate(
+    roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool, targets: Sequence[Tensor] | None = None
+) -> tuple[list, dict]:
     """The graph's nodes in topological order, and ∂/∂node for each, keyed by id(node).
 
-    The gradients are ndarrays, or Tensors when `create_graph` is true.
+    The gradients are ndarrays, or Tensors when `create_graph` is true. Given
+    `targets`, only edges on a path from a target to a root carry gradient.
     """
     from .rules import RULES
 
     order = topological_order(*roots)
+    on_path = None if targets is None else _downstream_of(targets, order)
     grads: dict[int, Any] = {}
     for root, seed in zip(roots, seeds):
         previous = grads.get(id(root))
@@ -39,7 +43,10 @@ def backpropagate(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: b
             out, inputs = node, parents
         else:
             out, inputs = node.data, [parent.data for parent in parents]
-        needs = [parent.requires_grad for parent in parents]
+        if on_path is None:
+            needs = [parent.requires_grad for parent in parents]
+        else:
+            needs = [parent.requires_grad and id(parent) in on_path for parent in parents]
         for parent, parent_grad in zip(parents, RULES[node.op](g, out, inputs, node.ctx, needs)):
             if parent_grad is None:
                 continue
@@ -102,7 +109,7 @@ def grad(
         if not output.requires_grad:
             raise RuntimeError("grad: an output does not require grad, so it has no graph to differentiate")
     seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
-    _, grads = backpropagate(outputs, seeds, create_graph)
+    _, grads = backpropagate(outputs, seeds, create_graph, targets=inputs)
     result = []
     for x in inputs:
         g = grads.get(id(x))
@@ -113,6 +120,15 @@ def grad(
         else:
             result.append(Tensor._leaf(g))
     return result
+
+
+def _downstream_of(targets: Sequence[Tensor], order: list[Tensor]) -> set[int]:
+    """The ids of the targets and of every node computed from one of them."""
+    reached = {id(t) for t in targets}
+    for node in order:
+        if any(id(parent) in reached for parent in node.parents):
+            reached.add(id(node))
+    return reached
 
 
 def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:  # ndarray or Tensor

@@ -30,7 +30,7 @@ class Value:
 
     __slots__ = ("data", "grad", "label", "local_derivatives", "op", "parents")
 
-    def __init__(self, data: Real, label: str = "") -> None:
+    def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(data, Real):
             raise TypeError(f"Value: data must be a real number, got {type(data).__name__} {data!r}")
         self.data = float(data)
@@ -207,11 +207,11 @@ class Value:
         if x >= 0.0:
             e = math.exp(-x)
             s = 1.0 / (1.0 + e)
-            slope = s * s * e
+            slope = min(s * s * e, 0.25)  # rounding can land an ulp above σ'(0) = 1/4
         else:
             e = math.exp(x)
             s = e / (1.0 + e)
-            slope = s / (1.0 + e)
+            slope = min(s / (1.0 + e), 0.25)
         return _result(s, (self,), (slope,), "sigmoid")
 
     def relu(self) -> Value:

@@ -246,7 +246,8 @@ class Tensor:
         near = 1.0 / (1.0 + e)  # σ(|x|)
         far = e * near  # σ(−|x|)
         out = np.where(x >= 0, near, far)
-        return _result(out, (self,), "sigmoid", near * far)
+        # min: rounding can put near·far an ulp above σ'(0) = 1/4, its exact maximum.
+        return _result(out, (self,), "sigmoid", np.minimum(near * far, 0.25))
 
     def relu(self) -> Tensor:
         """max(0, x); ∂relu/∂x = 1 where x > 0, else 0."""
