@@ -2,15 +2,25 @@
 
 `Value` (scalars) and `Tensor` (numpy arrays) record the local derivative on
 every edge of the computation graph, so any gradient can be inspected factor
-by factor, path by path, and drawn.
+by factor (`chain`), path by path (`spread`), layer by layer (`layer_flow`),
+and drawn (`draw_graph`, `draw_chain`, `draw_layers`).
 """
 
 from .tensor import Tensor, concatenate, is_grad_enabled, no_grad, stack  # isort: skip (before backprop)
 from .backprop import grad
+from .chain import Chain, Factor, Path, chain
+from .curvature import LayerCurvature, layer_curvature
+from .derivatives import hessian, hvp, jacobian
+from .flow import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from .graph import topological_order, zero_grad
+from .render import GraphvizNotFound, draw_chain, draw_graph, draw_layers, save_svg
 from .scalar import Value
+from .spread import Spread, WeightShare, spread, weight_share
 
 __all__ = [
-    "Tensor", "Value", "concatenate", "grad", "is_grad_enabled", "no_grad", "stack",
-    "topological_order", "zero_grad",
+    "Chain", "Factor", "GraphvizNotFound", "LayerCurvature", "LayerFlow", "LayerStats", "Path",
+    "SpeedRecorder", "Spread", "Tensor", "Value", "WeightShare", "chain", "concatenate", "draw_chain",
+    "draw_graph", "draw_layers", "grad", "hessian", "hvp", "is_grad_enabled", "jacobian",
+    "layer_curvature", "layer_flow", "no_grad", "save_svg", "spread", "stack", "topological_order",
+    "weight_share", "zero_grad",
 ]
