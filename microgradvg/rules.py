@@ -199,7 +199,7 @@ def sigmoid(g, out, inputs, ctx, needs):
     """σ'(x) = σ(x)·σ(−x): saved at forward time, or rebuilt as Tensors to differentiate again."""
     if isinstance(g, Tensor):
         return (g * out * (-inputs[0]).sigmoid(),)
-    return (g * ctx,)
+    return (g * ctx[0],)
 
 
 @rule("relu")

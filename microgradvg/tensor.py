@@ -247,7 +247,8 @@ class Tensor:
         far = e * near  # σ(−|x|)
         out = np.where(x >= 0, near, far)
         # min: rounding can put near·far an ulp above σ'(0) = 1/4, its exact maximum.
-        return _result(out, (self,), "sigmoid", np.minimum(near * far, 0.25))
+        # The logits stay in ctx so a cost on this output can be computed from them.
+        return _result(out, (self,), "sigmoid", (np.minimum(near * far, 0.25), x))
 
     def relu(self) -> Tensor:
         """max(0, x); ∂relu/∂x = 1 where x > 0, else 0."""
@@ -454,7 +455,10 @@ def _has_array_index(index: Any) -> bool:
 
 
 def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tensor:
-    """A new op node; it keeps its parents only when some parent requires grad."""
+    """A new op node; it keeps its parents only when some parent requires grad.
+
+    `ctx` (arrays and constants, never Tensors) is kept either way.
+    """
     node = _new_tensor(Tensor)
     # numpy returns scalars, not 0-d arrays, from 0-d arithmetic and full reductions.
     node.data = data if type(data) is np.ndarray else np.asarray(data)
@@ -470,7 +474,7 @@ def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tenso
                 return node
     node.requires_grad = False
     node.parents = ()
-    node.ctx = None
+    node.ctx = ctx
     return node
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from ..functional import sigmoid_cross_entropy, softmax_cross_entropy
 from ..tensor import ArrayLike, Tensor, lift
 
@@ -38,14 +36,8 @@ def cross_entropy(outputs: Tensor, targets: ArrayLike) -> Tensor:
         )
     if outputs.parents:
         return sigmoid_cross_entropy(outputs.parents[0], targets)
-    # No graph was recorded (no_grad), so the logits are gone: evaluate from a itself.
-    a, y = outputs.data, lift(targets, outputs).data
-    if y.shape != a.shape:
-        raise ValueError(f"cross_entropy: outputs {a.shape} and targets {y.shape} must have the same shape")
-    batch = a.shape[0] if a.ndim > 1 else 1
-    with np.errstate(divide="ignore"):
-        cost = -np.sum(y * np.log(a) + (1.0 - y) * np.log1p(-a)) / batch
-    return Tensor(cost)
+    # No graph was recorded (no_grad): the sigmoid kept its logits in ctx.
+    return sigmoid_cross_entropy(Tensor._leaf(outputs.ctx[1]), targets)
 
 
 def l2_penalty(parameters: Sequence[Tensor], strength: float) -> Tensor:
