@@ -59,17 +59,21 @@ class Value:
         accumulate across calls (call `zero_grad` between steps).
         """
         order = topological_order(self)
+        leaves, earlier = [], []
         for node in order:
-            if node.parents:
-                node.grad = 0.0
-        if self.parents:
-            self.grad = 1.0
-        else:
-            self.grad += 1.0
+            if not node.parents:
+                leaves.append(node)
+                earlier.append(node.grad)
+            node.grad = 0.0
+        self.grad = 1.0
         for node in reversed(order):
             grad = node.grad
             for parent, derivative in zip(node.parents, node.local_derivatives):
                 parent.grad += derivative * grad
+        # Add this pass's whole gradient to the earlier one, rather than summing the
+        # edges onto it, so accumulating is exactly old + new even when edges cancel.
+        for leaf, grad in zip(leaves, earlier):
+            leaf.grad += grad
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
