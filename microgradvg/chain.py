@@ -284,7 +284,7 @@ class Chain:
 
     def __repr__(self) -> str:
         gradient = f"∂{self.name(self.output)}/∂{self.name(self.wrt)}"
-        return f"<Chain {gradient}: {_count(self.num_paths)} paths>"
+        return f"<Chain {gradient}: {_count(self.num_paths)} path{'' if self.num_paths == 1 else 's'}>"
 
     def __str__(self) -> str:
         count = self.num_paths
