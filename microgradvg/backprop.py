@@ -13,6 +13,10 @@ from typing import Any
 import numpy as np
 
 from .graph import topological_order
+
+# At module level: an import inside backward() costs ~0.8 µs a call. (tensor.py imports this
+# module last, so the names rules.py takes from it already exist.)
+from .rules import RULES
 from .tensor import Tensor, as_array
 
 
@@ -24,8 +28,6 @@ def backpropagate(
     The gradients are ndarrays, or Tensors when `create_graph` is true. Given
     `targets`, only edges on a path from a target to a root carry gradient.
     """
-    from .rules import RULES
-
     order = topological_order(*roots)
     on_path = None if targets is None else _downstream_of(targets, order)
     grads: dict[int, Any] = {}
@@ -65,7 +67,11 @@ def backward(root: Tensor, grad: Any = None, create_graph: bool = False) -> None
             "backward: this Tensor does not require grad (no input had requires_grad=True, "
             "or it was computed under no_grad())"
         )
-    order, grads = backpropagate([root], [_seed(root, grad, create_graph)], create_graph)
+    seed = _seed(root, grad, create_graph)
+    if not create_graph:
+        _backward_arrays(root, seed)
+        return
+    order, grads = backpropagate([root], [seed], create_graph)
     intermediate = set()
     for node in order:
         if node.parents:
@@ -85,6 +91,61 @@ def backward(root: Tensor, grad: Any = None, create_graph: bool = False) -> None
         else:
             node.grad = g
         intermediate.add(id(node.grad))
+
+
+def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
+    """`backward` with ndarray gradients, in one reverse sweep.
+
+    In reverse topological order a node is reached only after every node that
+    uses it, so its gradient is complete then: set `.grad` and pass it on at once.
+    A leaf's gradient for this pass is summed apart and added to `.grad` at the
+    end, so accumulating is exactly old + new. Tensors hash by identity (they
+    define no `__eq__`), so they key the dicts themselves.
+    """
+    if not root.parents:
+        _add_to_leaf(root, seed, None)
+        return
+    grads: dict[Tensor, Any] = {root: seed}
+    fresh: dict[Tensor, tuple[np.ndarray, Any]] = {}  # leaf → (gradient, the child gradient it came from)
+    pending, found, ndarray = grads.pop, grads.get, np.ndarray  # bound once: this loop is the hot path
+    for node in reversed(topological_order(root)):
+        parents = node.parents
+        if not parents:
+            continue
+        g = pending(node, None)
+        node.grad = g
+        if g is None:
+            continue
+        if len(parents) == 1:  # most ops: no per-parent lists
+            parent = parents[0]
+            inputs: Sequence[Any] = (parent.data,)
+            needs: Sequence[bool] = (parent.requires_grad,)
+        else:
+            inputs = [parent.data for parent in parents]
+            needs = [parent.requires_grad for parent in parents]
+        for parent, parent_grad in zip(parents, RULES[node.op](g, node.data, inputs, node.ctx, needs)):
+            if parent_grad is None:
+                continue
+            if type(parent_grad) is not ndarray:
+                parent_grad = np.asarray(parent_grad)  # numpy gives scalars for 0-d results
+            if parent.parents:
+                previous = found(parent)
+                grads[parent] = parent_grad if previous is None else previous + parent_grad
+            elif parent.requires_grad:
+                earlier = fresh.get(parent)
+                fresh[parent] = (parent_grad, g) if earlier is None else (earlier[0] + parent_grad, None)
+    for leaf, (g, passed) in fresh.items():
+        _add_to_leaf(leaf, g, passed)
+
+
+def _add_to_leaf(leaf: Tensor, g: np.ndarray, passed: Any) -> None:
+    """leaf.grad += g, the leaf owning its array: never a view, nor the gradient `passed` to it."""
+    if leaf.grad is not None:
+        leaf.grad = leaf.grad + g
+    elif g is passed or g.base is not None:
+        leaf.grad = g.copy()
+    else:
+        leaf.grad = g
 
 
 def grad(
@@ -139,7 +200,7 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:  # ndarray or Ten
                 f"backward: the output has shape {root.shape}, so pass grad= (an array of that shape); "
                 "only a one-element output has the implicit gradient 1"
             )
-        seed: Any = np.ones_like(root.data)
+        seed: Any = np.ones(root.data.shape, root.data.dtype)
     else:
         seed = grad.data if isinstance(grad, Tensor) and not create_graph else grad
         if not isinstance(seed, Tensor):

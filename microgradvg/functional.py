@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import ArrayLike, Tensor, _result, as_array, lift
+from .tensor import ArrayLike, Tensor, _result, as_array, is_grad_enabled, lift
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """z = x Wᵀ + b for x of shape (…, n_in), W (n_out, n_in), b (n_out,)."""
-    if weight.ndim != 2 or bias.shape != (weight.shape[0],) or x.shape[-1:] != weight.shape[1:]:
+    w = weight.data  # the ndarray attributes, not Tensor's properties: this runs once per layer per step
+    if w.ndim != 2 or bias.data.shape != w.shape[:1] or x.data.shape[-1:] != w.shape[1:]:
         raise ValueError(
             f"linear: x {x.shape}, W {weight.shape}, b {bias.shape} do not fit; "
             "need x (…, n_in), W (n_out, n_in), b (n_out,)"
         )
-    return _result(np.matmul(x.data, weight.data.T) + bias.data, (x, weight, bias), "linear")
+    z = np.matmul(x.data, w.T)
+    if z.dtype == bias.data.dtype:
+        z += bias.data  # in place: z is a fresh array, so this saves an allocation and a pass
+    else:
+        z = z + bias.data
+    return _result(z, (x, weight, bias), "linear")
 
 
 def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
@@ -31,18 +37,26 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
             f"softmax_cross_entropy: logits {z.shape} and labels {y.shape} do not fit; "
             "need logits (batch, classes) and labels (batch,)"
         )
-    if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= z.shape[1])):
+    if y.dtype.kind not in "iu" or (y.size and (np.minimum.reduce(y) < 0 or np.maximum.reduce(y) >= z.shape[1])):
         raise ValueError(
             f"softmax_cross_entropy: labels must be integers in 0..{z.shape[1] - 1}, "
             f"got dtype {y.dtype} with range {y.min() if y.size else None}..{y.max() if y.size else None}"
         )
-    shifted = z - z.max(axis=1, keepdims=True)
-    log_total = np.log(np.exp(shifted).sum(axis=1))
-    rows = np.arange(z.shape[0])
-    loss = np.asarray((log_total - shifted[rows, y]).mean(), dtype=z.dtype)
-    onehot = np.zeros_like(z)
-    onehot[rows, y] = 1.0
-    return _result(loss, (logits,), "softmax_cross_entropy", (y, onehot))
+    batch = z.shape[0]
+    # The ufuncs' reduce directly, without ndarray.max/sum's Python wrappers: once per step.
+    shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = np.add.reduce(e, axis=1, keepdims=True)  # (B, 1)
+    rows = np.arange(batch)
+    # a numpy sum over 0 is nan for an empty batch, as mean() was
+    loss = np.asarray((np.log(total[:, 0]) - shifted[rows, y]).sum() / batch, dtype=z.dtype)
+    slope = None
+    if logits.requires_grad and is_grad_enabled():
+        # ∂loss/∂z = (softmax(z) − onehot(y)) / B, from the exponentials already at hand.
+        total *= batch
+        slope = np.divide(e, total, out=e)
+        slope[rows, y] -= 1.0 / max(batch, 1)
+    return _result(loss, (logits,), "softmax_cross_entropy", (y, slope))
 
 
 def sigmoid_cross_entropy(logits: Tensor, targets: ArrayLike) -> Tensor:

@@ -29,23 +29,27 @@ def topological_order(root: Any, *more_roots: Any) -> list[Any]:
     Iterative depth-first post-order, so a graph a million nodes deep works,
     and deterministic: the same graph always gives the same order.
     """
+    # Nodes hash by identity (neither engine defines __eq__), so they key the set themselves.
     order: list[Any] = []
-    visited: set[int] = set()
+    visited: set[Any] = set()
+    mark, emit = visited.add, order.append
     for start in (root, *more_roots):
-        if id(start) in visited:
+        if start in visited:
             continue
-        visited.add(id(start))
+        mark(start)
         stack: list[tuple[Any, Iterator[Any]]] = [(start, iter(start.parents))]
         while stack:
             node, pending = stack[-1]
             for parent in pending:
-                if id(parent) not in visited:
-                    visited.add(id(parent))
-                    stack.append((parent, iter(parent.parents)))
-                    break
+                if parent not in visited:
+                    mark(parent)
+                    if parent.parents:
+                        stack.append((parent, iter(parent.parents)))
+                        break
+                    emit(parent)  # a leaf has nothing to visit first: no trip through the stack
             else:
                 stack.pop()
-                order.append(node)
+                emit(node)
     return order
 
 

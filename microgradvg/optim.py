@@ -42,6 +42,11 @@ class SGD(Optimizer):
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
         lr, momentum, decay = self.lr, self.momentum, self.weight_decay
+        if not momentum and not decay:  # plain SGD: no per-parameter branches in the loop
+            for p in self.params:
+                if p.grad is not None:
+                    p.data -= lr * p.grad
+            return
         for i, p in enumerate(self.params):
             g = p.grad
             if g is None:

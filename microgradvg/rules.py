@@ -81,6 +81,11 @@ def _softmax(x: Any, axis: int) -> Any:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def _sum_rows(g: Any) -> Any:
+    # np.add.reduce skips ndarray.sum's Python wrapper: this runs once per layer per step.
+    return g.sum(axis=0) if isinstance(g, Tensor) else np.add.reduce(g, axis=0)
+
+
 def _mask(condition: np.ndarray, like: Any) -> np.ndarray:
     return condition.astype(_raw(like).dtype)
 
@@ -166,7 +171,7 @@ def linear(g, out, inputs, ctx, needs):
     return (
         g @ weight if needs[0] else None,
         g2.T @ x2 if needs[1] else None,
-        g2.sum(axis=0) if needs[2] else None,
+        _sum_rows(g2) if needs[2] else None,
     )
 
 
@@ -303,9 +308,17 @@ def stack(g, out, inputs, ctx, needs):
 
 @rule("softmax_cross_entropy")
 def softmax_cross_entropy(g, out, inputs, ctx, needs):
-    """∂/∂z of mean(−log softmax(z)[y]) = (softmax(z) − onehot(y)) / batch."""
+    """∂/∂z of mean(−log softmax(z)[y]) = (softmax(z) − onehot(y)) / batch.
+
+    An ordinary backward pass uses the slope saved by the forward pass; with
+    Tensors (create_graph) it is rebuilt from z so that it can be differentiated.
+    """
     z = inputs[0]
-    _, onehot = ctx
+    labels, slope = ctx
+    if not isinstance(g, Tensor):
+        return (g * slope,)
+    onehot = np.zeros(z.shape, dtype=_raw(z).dtype)
+    onehot[np.arange(z.shape[0]), labels] = 1.0
     return (g * ((_softmax(z, -1) - onehot) / _batch_size(z)),)
 
 

@@ -47,7 +47,8 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, x: ArrayLike) -> Tensor:
-        return self.forward(x if isinstance(x, Tensor) else Tensor(x))
+        """`forward` on `x`; a float ndarray input is wrapped as a constant without a copy."""
+        return self.forward(as_input(x))
 
 
 class Linear(Module):
@@ -102,7 +103,7 @@ class TensorMLP(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         for i, layer in enumerate(self.layers, start=1):
-            x = apply_activation(layer(x), self.activation_of(i))
+            x = apply_activation(linear(x, layer.weight, layer.bias), self.activation_of(i))
         return x
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
@@ -112,6 +113,15 @@ class TensorMLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP({self.sizes}, activation={self.activation!r}, output_activation={self.output_activation!r})"
+
+
+def as_input(x: ArrayLike) -> Tensor:
+    """A Tensor for a network input: float32/float64 ndarrays are shared, not copied."""
+    if isinstance(x, Tensor):
+        return x
+    if type(x) is np.ndarray and (x.dtype == np.float64 or x.dtype == np.float32):
+        return Tensor._leaf(x)
+    return Tensor(x)
 
 
 def apply_activation(z: Tensor, activation: str) -> Tensor:
