@@ -29,6 +29,12 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "label", "local_derivatives", "op", "parents")
+    data: float
+    grad: float
+    op: str
+    label: str
+    parents: tuple[Value, ...]
+    local_derivatives: tuple[float, ...]
 
     def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(data, Real):
@@ -37,8 +43,8 @@ class Value:
         self.grad = 0.0
         self.op = ""
         self.label = label
-        self.parents: tuple[Value, ...] = ()
-        self.local_derivatives: tuple[float, ...] = ()
+        self.parents = ()
+        self.local_derivatives = ()
 
     # ---- the graph protocol ------------------------------------------------
 

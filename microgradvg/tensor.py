@@ -64,15 +64,22 @@ class Tensor:
     __slots__ = ("ctx", "data", "grad", "label", "op", "parents", "requires_grad")
     # Makes numpy hand `ndarray + Tensor` to Tensor.__radd__ instead of building an object array.
     __array_ufunc__ = None
+    data: np.ndarray
+    grad: Any  # an ndarray, a Tensor after backward(create_graph=True), or None before backward
+    requires_grad: bool
+    op: str
+    label: str
+    parents: tuple[Tensor, ...]
+    ctx: Any
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, label: str = "") -> None:
-        self.data: np.ndarray = as_array(data.data if isinstance(data, Tensor) else data)
-        self.grad: np.ndarray | None = None
+        self.data = as_array(data.data if isinstance(data, Tensor) else data)
+        self.grad = None
         self.requires_grad = bool(requires_grad)
         self.op = ""
         self.label = label
-        self.parents: tuple[Tensor, ...] = ()
-        self.ctx: Any = None
+        self.parents = ()
+        self.ctx = None
 
     # ---- array-like surface -------------------------------------------------
 

@@ -32,7 +32,7 @@ def activate(z: Value, activation: str) -> Value:
 
 def as_values(x: Input) -> list[Value]:
     """Inputs as Values: floats become leaves labelled x0, x1, …"""
-    return [xi if type(xi) is Value else Value(xi, f"x{i}") for i, xi in enumerate(x)]
+    return [xi if isinstance(xi, Value) else Value(xi, f"x{i}") for i, xi in enumerate(x)]
 
 
 class Neuron:
@@ -104,9 +104,10 @@ class ScalarMLP:
 
     def __call__(self, x: Input) -> Value | list[Value]:
         """The output Value (or list of them when the last layer is wider than 1)."""
+        out = as_values(x)
         for layer in self.layers:
-            x = layer(x)
-        return x[0] if len(x) == 1 else x
+            out = layer(out)
+        return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
         """Every parameter, layer by layer."""
