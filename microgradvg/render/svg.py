@@ -54,6 +54,7 @@ def save(
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(output)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600; a picture is for sharing
         os.replace(temporary, target)
     except BaseException:
         try:
@@ -107,3 +108,10 @@ def count_statements(source: str) -> tuple[int, int]:
             if head and head not in ("graph", "node", "edge") and not head.startswith("subgraph"):
                 nodes += 1
     return nodes, edge_count
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so put it straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
