@@ -11,8 +11,6 @@ import math
 from collections.abc import Iterable
 from numbers import Real
 
-from .graph import topological_order
-
 Number = int | float
 
 # math.exp overflows a float64 above this argument.
@@ -64,18 +62,25 @@ class Value:
         Intermediate gradients are recomputed on every call; leaf gradients
         accumulate across calls (call `zero_grad` between steps).
         """
-        order = topological_order(self)
-        leaves, earlier = [], []
-        for node in order:
-            if not node.parents:
-                leaves.append(node)
-                earlier.append(node.grad)
-            node.grad = 0.0
+        if not self.parents:
+            self.grad = 1.0 + self.grad
+            return
+        order, leaves, earlier = _backward_order(self)
         self.grad = 1.0
         for node in reversed(order):
             grad = node.grad
-            for parent, derivative in zip(node.parents, node.local_derivatives):
-                parent.grad += derivative * grad
+            parents = node.parents
+            # Unrolled for the one- and two-parent ops that make most graphs:
+            # building a zip per node costs more than the two multiply-adds it drives.
+            if len(parents) == 2:
+                (a, b), (da, db) = parents, node.local_derivatives
+                a.grad += da * grad
+                b.grad += db * grad
+            elif len(parents) == 1:
+                parents[0].grad += node.local_derivatives[0] * grad
+            else:
+                for parent, derivative in zip(parents, node.local_derivatives):
+                    parent.grad += derivative * grad
         # Add this pass's whole gradient to the earlier one, rather than summing the
         # edges onto it, so accumulating is exactly old + new even when edges cancel.
         for leaf, grad in zip(leaves, earlier):
@@ -269,6 +274,37 @@ def _result(data: float, parents: tuple, local_derivatives: tuple, op: str) -> V
 
 
 _new_value = object.__new__
+
+
+def _backward_order(root: Value) -> tuple[list[Value], list[Value], list[float]]:
+    """One walk for backward: interior nodes parents first, the leaves, their grads so far.
+
+    Sets every gradient it passes to 0. `graph.topological_order` specialised: nodes
+    key the visited set themselves (they hash by identity), leaves never go through
+    the stack, and the reset happens during the walk instead of in a second pass.
+    """
+    order: list[Value] = []
+    leaves: list[Value] = []
+    earlier: list[float] = []
+    visited = {root}
+    stack = [(root, iter(root.parents))]
+    push, pop, see, emit = stack.append, stack.pop, visited.add, order.append
+    while stack:
+        node, pending = stack[-1]
+        for parent in pending:
+            if parent not in visited:
+                see(parent)
+                if parent.parents:
+                    push((parent, iter(parent.parents)))
+                    break
+                leaves.append(parent)
+                earlier.append(parent.grad)
+                parent.grad = 0.0
+        else:
+            pop()
+            node.grad = 0.0
+            emit(node)
+    return order, leaves, earlier
 
 
 def _power(base: float, exponent: float) -> float:
