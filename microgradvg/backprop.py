@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import topological_order
+from .graph import backward_order, topological_order
 
 # At module level: an import inside backward() costs ~0.8 µs a call. (tensor.py imports this
 # module last, so the names rules.py takes from it already exist.)
@@ -97,25 +97,21 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
     """`backward` with ndarray gradients, in one reverse sweep.
 
     In reverse topological order a node is reached only after every node that
-    uses it, so its gradient is complete then: set `.grad` and pass it on at once.
-    A leaf's gradient for this pass is summed apart and added to `.grad` at the
-    end, so accumulating is exactly old + new. Tensors hash by identity (they
-    define no `__eq__`), so they key the dicts themselves.
+    uses it, so its `.grad` is complete then and can be passed on at once. Leaves
+    collect this pass's gradient from None and get their earlier one added at the
+    end, so accumulating is exactly old + new.
     """
     if not root.parents:
-        _add_to_leaf(root, seed, None)
+        _add_to_leaf(root, seed, root.grad, set())
         return
-    grads: dict[Tensor, Any] = {root: seed}
-    fresh: dict[Tensor, tuple[np.ndarray, Any]] = {}  # leaf → (gradient, the child gradient it came from)
-    pending, found, ndarray = grads.pop, grads.get, np.ndarray  # bound once: this loop is the hot path
-    for node in reversed(topological_order(root)):
-        parents = node.parents
-        if not parents:
-            continue
-        g = pending(node, None)
-        node.grad = g
+    order, leaves, earlier = backward_order(root, None)
+    root.grad = seed
+    ndarray = np.ndarray
+    for node in reversed(order):
+        g = node.grad
         if g is None:
             continue
+        parents = node.parents
         if len(parents) == 1:  # most ops: no per-parent lists
             parent = parents[0]
             inputs: Sequence[Any] = (parent.data,)
@@ -128,24 +124,24 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
                 continue
             if type(parent_grad) is not ndarray:
                 parent_grad = np.asarray(parent_grad)  # numpy gives scalars for 0-d results
-            if parent.parents:
-                previous = found(parent)
-                grads[parent] = parent_grad if previous is None else previous + parent_grad
-            elif parent.requires_grad:
-                earlier = fresh.get(parent)
-                fresh[parent] = (parent_grad, g) if earlier is None else (earlier[0] + parent_grad, None)
-    for leaf, (g, passed) in fresh.items():
-        _add_to_leaf(leaf, g, passed)
+            previous = parent.grad
+            parent.grad = parent_grad if previous is None else previous + parent_grad
+    taken = {id(node.grad) for node in order}
+    for leaf, old in zip(leaves, earlier):
+        g, leaf.grad = leaf.grad, old
+        if g is not None and leaf.requires_grad:
+            _add_to_leaf(leaf, g, old, taken)
 
 
-def _add_to_leaf(leaf: Tensor, g: np.ndarray, passed: Any) -> None:
-    """leaf.grad += g, the leaf owning its array: never a view, nor the gradient `passed` to it."""
-    if leaf.grad is not None:
-        leaf.grad = leaf.grad + g
-    elif g is passed or g.base is not None:
+def _add_to_leaf(leaf: Tensor, g: np.ndarray, old: Any, taken: set[int]) -> None:
+    """leaf.grad = old + g, the leaf owning its array: never a view, nor an array another node holds."""
+    if old is not None:
+        leaf.grad = old + g
+    elif g.base is not None or id(g) in taken:
         leaf.grad = g.copy()
     else:
         leaf.grad = g
+    taken.add(id(leaf.grad))
 
 
 def grad(

@@ -53,6 +53,37 @@ def topological_order(root: Any, *more_roots: Any) -> list[Any]:
     return order
 
 
+def backward_order(root: Any, zero: Any) -> tuple[list[Any], list[Any], list[Any]]:
+    """One walk for `backward()`: the interior nodes parents first (`root` last), the leaves,
+    and the leaves' gradients so far; it sets every gradient it passes to `zero`.
+
+    `topological_order` specialised for the hot path: leaves never go through the
+    stack, and the reset happens during the walk instead of in a second pass.
+    """
+    order: list[Any] = []
+    leaves: list[Any] = []
+    earlier: list[Any] = []
+    visited = {root}
+    stack = [(root, iter(root.parents))]
+    push, pop, see, emit = stack.append, stack.pop, visited.add, order.append
+    while stack:
+        node, pending = stack[-1]
+        for parent in pending:
+            if parent not in visited:
+                see(parent)
+                if parent.parents:
+                    push((parent, iter(parent.parents)))
+                    break
+                leaves.append(parent)
+                earlier.append(parent.grad)
+                parent.grad = zero
+        else:
+            pop()
+            node.grad = zero
+            emit(node)
+    return order, leaves, earlier
+
+
 def leaves(root: Any) -> list[Any]:
     """The nodes of the graph that have no parents (inputs and parameters)."""
     return [node for node in topological_order(root) if not node.parents]

@@ -11,6 +11,8 @@ import math
 from collections.abc import Iterable
 from numbers import Real
 
+from .graph import backward_order
+
 Number = int | float
 
 # math.exp overflows a float64 above this argument.
@@ -65,7 +67,7 @@ class Value:
         if not self.parents:
             self.grad = 1.0 + self.grad
             return
-        order, leaves, earlier = _backward_order(self)
+        order, leaves, earlier = backward_order(self, 0.0)
         self.grad = 1.0
         for node in reversed(order):
             grad = node.grad
@@ -274,37 +276,6 @@ def _result(data: float, parents: tuple, local_derivatives: tuple, op: str) -> V
 
 
 _new_value = object.__new__
-
-
-def _backward_order(root: Value) -> tuple[list[Value], list[Value], list[float]]:
-    """One walk for backward: interior nodes parents first, the leaves, their grads so far.
-
-    Sets every gradient it passes to 0. `graph.topological_order` specialised: nodes
-    key the visited set themselves (they hash by identity), leaves never go through
-    the stack, and the reset happens during the walk instead of in a second pass.
-    """
-    order: list[Value] = []
-    leaves: list[Value] = []
-    earlier: list[float] = []
-    visited = {root}
-    stack = [(root, iter(root.parents))]
-    push, pop, see, emit = stack.append, stack.pop, visited.add, order.append
-    while stack:
-        node, pending = stack[-1]
-        for parent in pending:
-            if parent not in visited:
-                see(parent)
-                if parent.parents:
-                    push((parent, iter(parent.parents)))
-                    break
-                leaves.append(parent)
-                earlier.append(parent.grad)
-                parent.grad = 0.0
-        else:
-            pop()
-            node.grad = 0.0
-            emit(node)
-    return order, leaves, earlier
 
 
 def _power(base: float, exponent: float) -> float:
