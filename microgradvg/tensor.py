@@ -472,16 +472,15 @@ def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tenso
     node.grad = None
     node.op = op
     node.label = ""
+    node.ctx = ctx
     if _GradMode.enabled:
         for parent in parents:
             if parent.requires_grad:
                 node.requires_grad = True
                 node.parents = parents
-                node.ctx = ctx
                 return node
     node.requires_grad = False
     node.parents = ()
-    node.ctx = ctx
     return node
 
 

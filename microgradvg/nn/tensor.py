@@ -102,8 +102,11 @@ class TensorMLP(Module):
         return self.output_activation if layer == len(self.layers) else self.activation
 
     def forward(self, x: Tensor) -> Tensor:
+        last = len(self.layers)
         for i, layer in enumerate(self.layers, start=1):
-            x = apply_activation(linear(x, layer.weight, layer.bias), self.activation_of(i))
+            z = linear(x, layer.weight, layer.bias)
+            activation = self.output_activation if i == last else self.activation
+            x = z if activation == "linear" else getattr(z, activation)()
         return x
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
