@@ -112,10 +112,20 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
         if g is None:
             continue
         parents = node.parents
-        if len(parents) == 1:  # most ops: no per-parent lists
-            parent = parents[0]
-            inputs: Sequence[Any] = (parent.data,)
-            needs: Sequence[bool] = (parent.requires_grad,)
+        # Spelled out for one, two and three parents (nearly every op): in this hot loop a
+        # comprehension, a function call of its own before Python 3.12, costs more than the work.
+        arity = len(parents)
+        inputs: Sequence[Any]
+        needs: Sequence[bool]
+        if arity == 1:
+            (a,) = parents
+            inputs, needs = (a.data,), (a.requires_grad,)
+        elif arity == 2:
+            a, b = parents
+            inputs, needs = (a.data, b.data), (a.requires_grad, b.requires_grad)
+        elif arity == 3:
+            a, b, c = parents
+            inputs, needs = (a.data, b.data, c.data), (a.requires_grad, b.requires_grad, c.requires_grad)
         else:
             inputs = [parent.data for parent in parents]
             needs = [parent.requires_grad for parent in parents]

@@ -14,17 +14,18 @@ from .tensor import ArrayLike, Tensor, _result, as_array, is_grad_enabled, lift
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """z = x Wᵀ + b for x of shape (…, n_in), W (n_out, n_in), b (n_out,)."""
-    w = weight.data  # the ndarray attributes, not Tensor's properties: this runs once per layer per step
-    if w.ndim != 2 or bias.data.shape != w.shape[:1] or x.data.shape[-1:] != w.shape[1:]:
+    # The ndarrays, not Tensor's properties: this runs once per layer per step.
+    a, w, b = x.data, weight.data, bias.data
+    if w.ndim != 2 or b.ndim != 1 or a.ndim == 0 or b.shape[0] != w.shape[0] or a.shape[-1] != w.shape[1]:
         raise ValueError(
             f"linear: x {x.shape}, W {weight.shape}, b {bias.shape} do not fit; "
             "need x (…, n_in), W (n_out, n_in), b (n_out,)"
         )
-    z = np.matmul(x.data, w.T)
-    if z.dtype == bias.data.dtype:
-        z += bias.data  # in place: z is a fresh array, so this saves an allocation and a pass
+    z = np.matmul(a, w.T)
+    if z.dtype == b.dtype:
+        z += b  # in place: z is a fresh array, so this saves an allocation and a pass
     else:
-        z = z + bias.data
+        z = z + b
     return _result(z, (x, weight, bias), "linear")
 
 
