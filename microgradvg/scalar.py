@@ -219,17 +219,16 @@ class Value:
         return _result(math.tanh(self.data), (self,), (4.0 * e / ((1.0 + e) * (1.0 + e)),), "tanh")
 
     def sigmoid(self) -> Value:
-        """σ(a) = 1/(1+e⁻ᵃ); ∂σ/∂a = σ(a)·σ(−a), both computed without overflow."""
+        """σ(a) = 1/(1+e⁻ᵃ); ∂σ/∂a = σ(a)·σ(−a), both computed without overflow.
+
+        With f = σ(−|a|) = e/(1+e), e = e^(−|a|): σ' = f·(1 − f), where 1 − f ≥ 1/2 has no
+        cancellation (exact in the tails) and rounding can never lift it above 1/4.
+        """
         x = self.data
-        if x >= 0.0:
-            e = math.exp(-x)
-            s = 1.0 / (1.0 + e)
-            slope = min(s * s * e, 0.25)  # rounding can land an ulp above σ'(0) = 1/4
-        else:
-            e = math.exp(x)
-            s = e / (1.0 + e)
-            slope = min(s / (1.0 + e), 0.25)
-        return _result(s, (self,), (slope,), "sigmoid")
+        e = math.exp(-abs(x))
+        far = e / (1.0 + e)  # σ(−|x|) ≤ 1/2
+        s = 1.0 - far if x >= 0.0 else far
+        return _result(s, (self,), (far * (1.0 - far),), "sigmoid")
 
     def relu(self) -> Value:
         """relu(a) = max(0, a); ∂relu/∂a = 1 if a > 0 else 0."""

@@ -251,11 +251,12 @@ class Tensor:
         x = self.data
         e = np.exp(-np.abs(x))  # e^(−|x|) never overflows
         near = 1.0 / (1.0 + e)  # σ(|x|)
-        far = e * near  # σ(−|x|)
+        far = e * near  # σ(−|x|) ≤ 1/2
         out = np.where(x >= 0, near, far)
-        # min: rounding can put near·far an ulp above σ'(0) = 1/4, its exact maximum.
-        # The logits stay in ctx so a cost on this output can be computed from them.
-        return _result(out, (self,), "sigmoid", (np.minimum(near * far, 0.25), x))
+        # σ' = f·(1 − f) with f = σ(−|x|): 1 − f ≥ 1/2 does not cancel, and rounding can
+        # never lift the product above σ'(0) = 1/4. The logits stay in ctx so that a
+        # cost on this output can be computed from them.
+        return _result(out, (self,), "sigmoid", (far * (1.0 - far), x))
 
     def relu(self) -> Tensor:
         """max(0, x); ∂relu/∂x = 1 where x > 0, else 0."""
