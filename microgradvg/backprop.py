@@ -72,25 +72,15 @@ def backward(root: Tensor, grad: Any = None, create_graph: bool = False) -> None
         _backward_arrays(root, seed)
         return
     order, grads = backpropagate([root], [seed], create_graph)
-    intermediate = set()
+    taken: set[int] = set()
     for node in order:
         if node.parents:
             node.grad = grads.get(id(node))
-            intermediate.add(id(node.grad))
+            taken.add(id(node.grad))
     for node in order:
-        if node.parents or not node.requires_grad:
-            continue
         g = grads.get(id(node))
-        if g is None:
-            continue
-        if node.grad is not None:
-            node.grad = node.grad + g
-        elif isinstance(g, np.ndarray) and (g.base is not None or id(g) in intermediate):
-            # A leaf owns its gradient, so an in-place edit by the user cannot reach another node.
-            node.grad = g.copy()
-        else:
-            node.grad = g
-        intermediate.add(id(node.grad))
+        if not node.parents and node.requires_grad and g is not None:
+            _add_to_leaf(node, g, node.grad, taken)
 
 
 def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
@@ -143,11 +133,11 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
             _add_to_leaf(leaf, g, old, taken)
 
 
-def _add_to_leaf(leaf: Tensor, g: np.ndarray, old: Any, taken: set[int]) -> None:
+def _add_to_leaf(leaf: Tensor, g: Any, old: Any, taken: set[int]) -> None:
     """leaf.grad = old + g, the leaf owning its array: never a view, nor an array another node holds."""
     if old is not None:
         leaf.grad = old + g
-    elif g.base is not None or id(g) in taken:
+    elif isinstance(g, np.ndarray) and (g.base is not None or id(g) in taken):
         leaf.grad = g.copy()
     else:
         leaf.grad = g
