@@ -56,7 +56,7 @@ def backpropagate(
                 parent_grad = np.asarray(parent_grad)  # numpy gives scalars for 0-d results
             key = id(parent)
             previous = grads.get(key)
-            grads[key] = parent_grad if previous is None else previous + parent_grad
+            grads[key] = parent_grad if previous is None else _plus(previous, parent_grad)
     return order, grads
 
 
@@ -125,7 +125,7 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
             if type(parent_grad) is not ndarray:
                 parent_grad = np.asarray(parent_grad)  # numpy gives scalars for 0-d results
             previous = parent.grad
-            parent.grad = parent_grad if previous is None else previous + parent_grad
+            parent.grad = parent_grad if previous is None else _plus(previous, parent_grad)
     taken = {id(node.grad) for node in order}
     for leaf, old in zip(leaves, earlier):
         g, leaf.grad = leaf.grad, old
@@ -136,7 +136,7 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
 def _add_to_leaf(leaf: Tensor, g: Any, old: Any, taken: set[int]) -> None:
     """leaf.grad = old + g, the leaf owning its array: never a view, nor an array another node holds."""
     if old is not None:
-        leaf.grad = old + g
+        leaf.grad = _plus(old, g)
     elif isinstance(g, np.ndarray) and (g.base is not None or id(g) in taken):
         leaf.grad = g.copy()
     else:
@@ -165,18 +165,33 @@ def grad(
     for output in outputs:
         if not output.requires_grad:
             raise RuntimeError("grad: an output does not require grad, so it has no graph to differentiate")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise ValueError(
+                f"grad: input {i} ({type(x).__name__} {getattr(x, 'shape', '')}) does not require grad, "
+                "so no gradient is recorded for it; create it with requires_grad=True"
+            )
     seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
     _, grads = backpropagate(outputs, seeds, create_graph, targets=inputs)
     result = []
+    taken: set[int] = set()
     for x in inputs:
         g = grads.get(id(x))
-        if g is None:
+        if g is None:  # the outputs do not depend on x
             result.append(Tensor._leaf(np.zeros_like(x.data)))
         elif isinstance(g, Tensor):
             result.append(g)
         else:
-            result.append(Tensor._leaf(g))
+            # Each result owns a writeable array: never a view nor one another result holds.
+            result.append(Tensor._leaf(g.copy() if g.base is not None or id(g) in taken else g))
+        taken.add(id(result[-1].data))
     return result
+
+
+def _plus(a: Any, b: Any) -> Any:
+    """a + b, kept an ndarray: numpy returns a scalar when adding two 0-d arrays."""
+    total = a + b
+    return np.asarray(total) if isinstance(total, np.generic) else total
 
 
 def _downstream_of(targets: Sequence[Tensor], order: list[Tensor]) -> set[int]:

@@ -33,6 +33,8 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
     """Mean over the batch of −log softmax(z)[y], for logits (B, C) and integer labels (B,)."""
     z = logits.data
     y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if isinstance(labels, Tensor) and np.array_equal(y, np.round(y)):
+        y = y.astype(np.intp)  # a Tensor holds floats, so whole-number labels arrive as floats
     if z.ndim != 2 or y.shape != (z.shape[0],):
         raise ValueError(
             f"softmax_cross_entropy: logits {z.shape} and labels {y.shape} do not fit; "
@@ -70,6 +72,11 @@ def sigmoid_cross_entropy(logits: Tensor, targets: ArrayLike) -> Tensor:
     y = as_array(y, "sigmoid_cross_entropy").astype(z.dtype, copy=False)
     if y.shape != z.shape:
         raise ValueError(f"sigmoid_cross_entropy: logits {z.shape} and targets {y.shape} must have the same shape")
+    outside = (y < 0) | (y > 1) | np.isnan(y)
+    if outside.any():
+        raise ValueError(
+            f"sigmoid_cross_entropy: targets are probabilities in [0, 1]; got {float(y[outside].flat[0])!r}"
+        )
     softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
     batch = z.shape[0] if z.ndim > 1 else 1
     loss = np.asarray((softplus - y * z).sum() / batch, dtype=z.dtype)

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .tensor import Tensor
+
 
 class Optimizer:
     """Holds the parameter list; `zero_grad()` clears their gradients."""
@@ -21,6 +23,11 @@ class Optimizer:
         if not lr > 0:
             raise ValueError(f"{type(self).__name__}: lr must be > 0, got {lr!r}")
         self.lr = lr
+
+    def gradient(self, p: Any) -> Any:
+        """p's gradient as plain numbers: after `backward(create_graph=True)` it is a Tensor."""
+        g = p.grad
+        return g.data if type(g) is Tensor else g
 
     def zero_grad(self) -> None:
         """Clear every parameter's gradient (None for Tensors, 0.0 for Values)."""
@@ -35,6 +42,8 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         if not 0 <= momentum < 1:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        if not weight_decay >= 0:
+            raise ValueError(f"SGD: weight_decay must be ≥ 0, got {weight_decay!r}")
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.velocity: list[Any] = [None] * len(self.params)
@@ -44,11 +53,12 @@ class SGD(Optimizer):
         lr, momentum, decay = self.lr, self.momentum, self.weight_decay
         if not momentum and not decay:  # plain SGD: no per-parameter branches in the loop
             for p in self.params:
-                if p.grad is not None:
-                    p.data -= lr * p.grad
+                g = p.grad
+                if g is not None:
+                    p.data -= lr * (g.data if type(g) is Tensor else g)
             return
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = self.gradient(p)
             if g is None:
                 continue
             if decay:
@@ -66,6 +76,10 @@ class Adam(Optimizer):
         self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
     ) -> None:
         super().__init__(params, lr)
+        if len(betas) != 2 or not all(0 <= beta < 1 for beta in betas):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
+        if not eps > 0:
+            raise ValueError(f"Adam: eps must be > 0, got {eps!r}")
         self.betas = betas
         self.eps = eps
         self.steps = 0
@@ -79,10 +93,11 @@ class Adam(Optimizer):
         correction1 = 1 - beta1**self.steps
         correction2 = 1 - beta2**self.steps
         for i, p in enumerate(self.params):
-            if p.grad is None:
+            g = self.gradient(p)
+            if g is None:
                 continue
-            self.first[i] = beta1 * self.first[i] + (1 - beta1) * p.grad
-            self.second[i] = beta2 * self.second[i] + (1 - beta2) * np.square(p.grad)
+            self.first[i] = beta1 * self.first[i] + (1 - beta1) * g
+            self.second[i] = beta2 * self.second[i] + (1 - beta2) * np.square(g)
             update = self.lr * (self.first[i] / correction1) / (np.sqrt(self.second[i] / correction2) + self.eps)
             if isinstance(p.data, np.ndarray):
                 p.data -= update

@@ -66,6 +66,14 @@ def _log(x: Any) -> Any:
     return x.log() if isinstance(x, Tensor) else np.log(x)
 
 
+def _log_where_positive(x: Any) -> Any:
+    """ln x where x > 0, and 0 where x = 0: there xᵖ = 0 for p > 0, so xᵖ·ln x → 0."""
+    zeros = _raw(x) == 0
+    if not zeros.any():
+        return _log(x)
+    return _log(x + zeros.astype(_raw(x).dtype))  # ln(0 + 1) = 0 at the zeros
+
+
 def _tanh(x: Any) -> Any:
     return x.tanh() if isinstance(x, Tensor) else np.tanh(x)
 
@@ -129,7 +137,10 @@ def negate(g, out, inputs, ctx, needs):
 
 @rule("**const")
 def power_constant(g, out, inputs, ctx, needs):
+    """∂xᵖ/∂x = p·xᵖ⁻¹; for p = 0 it is 0 everywhere, x = 0 included (no 0·∞)."""
     (x,) = inputs
+    if ctx == 0:
+        return (g * 0.0,)
     return (g * ctx * x ** (ctx - 1.0),)
 
 
@@ -137,7 +148,7 @@ def power_constant(g, out, inputs, ctx, needs):
 def power(g, out, inputs, ctx, needs):
     a, b = inputs
     by_a = sum_to(g * b * a ** (b - 1.0), a.shape) if needs[0] else None
-    by_b = sum_to(g * out * _log(a), b.shape) if needs[1] else None
+    by_b = sum_to(g * out * _log_where_positive(a), b.shape) if needs[1] else None
     return (by_a, by_b)
 
 

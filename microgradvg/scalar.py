@@ -135,9 +135,8 @@ class Value:
         if type(other) is Value:
             if other.data == 0.0:
                 raise ZeroDivisionError(f"/: division of {self.data!r} by a Value that is 0.0")
-            inverse = 1.0 / other.data
-            quotient = self.data * inverse
-            return _result(quotient, (self, other), (inverse, -quotient * inverse), "/")
+            quotient = self.data / other.data  # correctly rounded, unlike a·(1/b)
+            return _result(quotient, (self, other), (1.0 / other.data, -quotient / other.data), "/")
         if isinstance(other, Real):
             if other == 0:
                 raise ZeroDivisionError(f"/: division of Value({self.data!r}) by the number 0")
@@ -243,7 +242,7 @@ class Value:
         """One "+" node over many Values: ∂(Σ aᵢ)/∂aᵢ = 1 on every edge."""
         parents = tuple(values)
         _require_values("sum", parents)
-        return _result(math.fsum(v.data for v in parents), parents, (1.0,) * len(parents), "+")
+        return _result(_sum([v.data for v in parents]), parents, (1.0,) * len(parents), "+")
 
     @staticmethod
     def linear(weights: Iterable[Value], inputs: Iterable[Value], bias: Value) -> Value:
@@ -258,7 +257,7 @@ class Value:
         _require_values("linear", ws + xs + (bias,))
         w_data = [w.data for w in ws]
         x_data = [x.data for x in xs]
-        z = math.fsum(map(float.__mul__, w_data, x_data)) + bias.data
+        z = _sum(list(map(float.__mul__, w_data, x_data))) + bias.data
         return _result(z, ws + xs + (bias,), (*x_data, *w_data, 1.0), "linear")
 
 
@@ -275,6 +274,15 @@ def _result(data: float, parents: tuple, local_derivatives: tuple, op: str) -> V
 
 
 _new_value = object.__new__
+
+
+def _sum(terms: list[float]) -> float:
+    """Σ terms correctly rounded (math.fsum); where a term or a partial sum is infinite,
+    fsum raises, so fall back to left-to-right addition, which gives inf or nan like `+`."""
+    try:
+        return math.fsum(terms)
+    except (OverflowError, ValueError):
+        return sum(terms)
 
 
 def _power(base: float, exponent: float) -> float:

@@ -8,11 +8,14 @@ and `backprop.py` walks the graph; `factor(i)` exposes each edge's VJP.
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Iterator, Sequence
 from numbers import Real
 from typing import Any, Union
 
 import numpy as np
+
+from .scalar import Value
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 Axis = int | tuple[int, ...] | None
@@ -196,20 +199,31 @@ class Tensor:
         if isinstance(exponent, Real) and not isinstance(exponent, bool):
             p = float(exponent)
             if not p.is_integer() and (self.data < 0).any():
-                bad = self.data[self.data < 0].flat[0]
                 raise ValueError(
-                    f"**: negative base {bad!r} to the fractional power {p!r} is not real; "
-                    "use an integer exponent or bases ≥ 0"
+                    f"**: negative base {_first(self.data, self.data < 0)} to the fractional power {p!r} "
+                    "is not real; use an integer exponent or bases ≥ 0"
                 )
             return _result(np.power(self.data, p), (self,), "**const", p)
         exponent = lift(exponent, self)
-        if exponent.requires_grad and (self.data <= 0).any():
-            bad = self.data[self.data <= 0].flat[0]
+        try:
+            base, power = np.broadcast_arrays(self.data, exponent.data)
+        except ValueError:
+            raise ValueError(f"**: shapes {self.shape} and {exponent.shape} do not broadcast") from None
+        fractional_of_negative = (base < 0) & (power != np.round(power))
+        if fractional_of_negative.any():
             raise ValueError(
-                f"**: base {bad!r} is not positive, so ∂(x**p)/∂p = x**p·ln(x) is undefined; "
-                "a Tensor exponent that requires grad needs bases > 0"
+                f"**: negative base {_first(base, fractional_of_negative)} to the fractional power "
+                f"{_first(power, fractional_of_negative)} is not real; use integer exponents or bases ≥ 0"
             )
-        return _result(_broadcasting("**", np.power, self, exponent), (self, exponent), "**")
+        if exponent.requires_grad:
+            undefined = (base < 0) | ((base == 0) & (power <= 0))
+            if undefined.any():
+                raise ValueError(
+                    f"**: at base {_first(base, undefined)}, exponent {_first(power, undefined)}, "
+                    "∂(x**p)/∂p = x**p·ln(x) is undefined; an exponent that requires grad needs "
+                    "bases > 0 (or 0 with a positive exponent)"
+                )
+        return _result(np.power(self.data, exponent.data), (self, exponent), "**")
 
     def __rpow__(self, base: ArrayLike) -> Tensor:
         return lift(base, self).__pow__(self)
@@ -238,7 +252,7 @@ class Tensor:
     def log(self) -> Tensor:
         """ln x for x > 0; ∂ln x/∂x = 1/x."""
         if (self.data <= 0).any():
-            bad = self.data[self.data <= 0].flat[0]
+            bad = _first(self.data, self.data <= 0)
             raise ValueError(f"log: input {bad!r} is not positive; log needs every entry > 0")
         return _result(np.log(self.data), (self,), "log")
 
@@ -287,23 +301,37 @@ class Tensor:
 
     def softmax(self, axis: int = -1) -> Tensor:
         """eˣⁱ/Σⱼeˣʲ along `axis`, shifted by the max so ±1000 stays finite."""
-        axis = int(normalize_axis("softmax", axis, self.ndim))  # type: ignore[arg-type]
+        axis = self._softmax_axis("softmax", axis)
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         e = np.exp(shifted)
         return _result(e / e.sum(axis=axis, keepdims=True), (self,), "softmax", axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """xᵢ − log Σⱼeˣʲ along `axis`, computed stably."""
-        axis = int(normalize_axis("log_softmax", axis, self.ndim))  # type: ignore[arg-type]
+        axis = self._softmax_axis("log_softmax", axis)
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return _result(out, (self,), "log_softmax", axis)
+
+    def _softmax_axis(self, op: str, axis: int) -> int:
+        """`axis` as a non-negative int over which a (log-)softmax can normalise."""
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+            raise TypeError(f"{op}: axis must be one int (the axis to normalise over), got {axis!r}")
+        if self.ndim == 0:
+            raise ValueError(f"{op}: needs at least one axis to normalise over; this Tensor is 0-d")
+        axis = int(normalize_axis(op, axis, self.ndim))  # type: ignore[arg-type]
+        if self.shape[axis] == 0:
+            raise ValueError(f"{op}: axis {axis} of shape {self.shape} is empty, so there is nothing to normalise")
+        return axis
 
     # ---- shape --------------------------------------------------------------
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same data in a new shape (`-1` infers one axis); also `reshape((2, 3))`."""
-        new_shape = _int_tuple(shape)
+        try:
+            new_shape = _int_tuple(shape)
+        except TypeError as error:
+            raise TypeError(f"reshape: {error}") from None
         try:
             out = self.data.reshape(new_shape)
         except (ValueError, TypeError):
@@ -313,7 +341,9 @@ class Tensor:
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
         """Permute the axes (reversed when none are given), like numpy."""
         order = _int_tuple(axes) or tuple(range(self.ndim))[::-1]
-        if sorted(a % max(self.ndim, 1) for a in order) != list(range(self.ndim)):
+        if any(not -self.ndim <= a < self.ndim for a in order) or sorted(
+            a % self.ndim for a in order
+        ) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {order} are not a permutation of the {self.ndim} axes of {self.shape}")
         order = tuple(a % self.ndim for a in order)
         return _result(self.data.transpose(order), (self,), "transpose", order)
@@ -325,6 +355,9 @@ class Tensor:
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Exchange two axes."""
+        for axis in (axis1, axis2):
+            if not -self.ndim <= axis < self.ndim:
+                raise ValueError(f"swapaxes: axis {axis} is out of range for shape {self.shape}")
         order = list(range(self.ndim))
         order[axis1], order[axis2] = order[axis2], order[axis1]
         return self.transpose(order)
@@ -399,6 +432,11 @@ def lift(value: ArrayLike, like: Tensor) -> Tensor:
     """A Tensor for `value`; Python numbers take `like`'s dtype so float32 stays float32."""
     if type(value) is Tensor:
         return value
+    if isinstance(value, Value):
+        raise TypeError(
+            "a Tensor and a Value cannot be combined: the scalar and tensor engines keep separate "
+            "graphs; use Tensor(value.data) for a constant, or build both sides with one engine"
+        )
     if isinstance(value, Real) and not isinstance(value, np.ndarray):
         return Tensor._leaf(np.asarray(value, dtype=like.data.dtype))
     if isinstance(value, Tensor):
@@ -421,11 +459,18 @@ def normalize_axis(op: str, axis: Axis, ndim: int) -> Axis:
     return normalized[0] if isinstance(axis, (int, np.integer)) else normalized
 
 
+def _first(values: np.ndarray, where: np.ndarray) -> float:
+    """The first of `values` where `where` holds, as a plain float for error messages."""
+    return float(values[where].flat[0])
+
+
 def _int_tuple(args: tuple[int | Sequence[int], ...]) -> tuple[int, ...]:
     """`(2, 3)` from either `f(2, 3)` or `f((2, 3))`."""
-    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-        return tuple(int(a) for a in args[0])
-    return tuple(int(a) for a in args)  # type: ignore[arg-type]
+    items = args[0] if len(args) == 1 and not isinstance(args[0], (int, np.integer)) else args
+    try:
+        return tuple(operator.index(a) for a in items)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"expected whole numbers (ints), got {items!r}") from None
 
 
 def _lift_all(op: str, tensors: Sequence[ArrayLike]) -> tuple[Tensor, ...]:
@@ -451,7 +496,12 @@ def _plain_index(index: Any) -> Any:
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, Tensor):
         data = index.data
-        return data.astype(np.intp) if data.dtype.kind == "f" else data
+        if data.size and not np.array_equal(data, np.round(data)):
+            raise IndexError(
+                f"[]: a Tensor index holds floats, and {_first(data, data != np.round(data))} is not a whole "
+                "number; index with integers (a boolean mask must be a numpy bool array: Tensors hold floats)"
+            )
+        return data.astype(np.intp)
     if isinstance(index, list):
         return np.asarray(index)
     return index

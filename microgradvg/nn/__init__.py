@@ -49,6 +49,11 @@ def MLP(
         layer_sizes = list(sizes)
         engine = engine or "tensor"
     if engine == "scalar":
+        if options:
+            raise TypeError(
+                f"MLP: {sorted(options)} apply to Tensor networks only; a scalar MLP of Values takes "
+                "activation, output_activation, init and seed"
+            )
         return ScalarMLP(
             layer_sizes[0],
             layer_sizes[1:],
