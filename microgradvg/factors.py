@@ -11,7 +11,7 @@ import numpy as np
 
 from .tensor import Tensor
 
-MAX_JACOBIAN_ENTRIES = 4_000_000
+MAX_FACTOR_JACOBIAN_ENTRIES = 4_000_000
 
 
 class TensorFactor:
@@ -41,10 +41,10 @@ class TensorFactor:
     def jacobian(self) -> np.ndarray:
         """The explicit matrix J[i, j] = ∂childᵢ/∂parentⱼ (flattened), for small shapes."""
         rows, columns = self.shape
-        if rows * columns > MAX_JACOBIAN_ENTRIES:
+        if rows * columns > MAX_FACTOR_JACOBIAN_ENTRIES:
             raise ValueError(
                 f"jacobian: the {self.op} factor is {rows}×{columns}, over the "
-                f"{MAX_JACOBIAN_ENTRIES:,}-entry limit; use vjp() instead"
+                f"{MAX_FACTOR_JACOBIAN_ENTRIES:,}-entry limit; use vjp() instead"
             )
         basis = np.eye(rows, dtype=self.child.data.dtype)
         return np.stack([np.asarray(self.vjp(row)).reshape(-1) for row in basis]) if rows else np.zeros(self.shape)
@@ -52,7 +52,7 @@ class TensorFactor:
     def norm(self) -> float:
         """The Frobenius norm ‖J‖: exact when J fits in memory, else a 64-probe estimate."""
         rows, columns = self.shape
-        if rows * columns <= MAX_JACOBIAN_ENTRIES:
+        if rows * columns <= MAX_FACTOR_JACOBIAN_ENTRIES:
             return float(np.linalg.norm(self.jacobian()))
         rng = np.random.default_rng(0)  # E‖uᵀJ‖² = ‖J‖² for u ~ N(0, I); seeded so pictures are stable
         probes = [np.sum(np.square(self.vjp(rng.standard_normal(rows)))) for _ in range(64)]

@@ -23,7 +23,7 @@ class Node(Protocol):
     def factor(self, index: int) -> Any: ...
 
 
-def topological_order(root: Any, *more_roots: Any) -> list[Any]:
+def topological_order(root: Node, *more_roots: Node) -> list[Any]:
     """Every node the roots depend on, parents before children (a single `root` comes last).
 
     Iterative depth-first post-order, so a graph a million nodes deep works,
@@ -53,7 +53,7 @@ def topological_order(root: Any, *more_roots: Any) -> list[Any]:
     return order
 
 
-def backward_order(root: Any, zero: Any) -> tuple[list[Any], list[Any], list[Any]]:
+def backward_order(root: Node, zero: Any) -> tuple[list[Any], list[Any], list[Any]]:
     """One walk for `backward()`: the interior nodes parents first (`root` last), the leaves,
     and the leaves' gradients so far; it sets every gradient it passes to `zero`.
 
@@ -84,12 +84,12 @@ def backward_order(root: Any, zero: Any) -> tuple[list[Any], list[Any], list[Any
     return order, leaves, earlier
 
 
-def leaves(root: Any) -> list[Any]:
+def leaves(root: Node) -> list[Any]:
     """The nodes of the graph that have no parents (inputs and parameters)."""
     return [node for node in topological_order(root) if not node.parents]
 
 
-def zero_grad(root: Any) -> None:
+def zero_grad(root: Node) -> None:
     """Reset the gradient of every node in the graph of `root`."""
     for node in topological_order(root):
         node.zero_grad()

@@ -106,37 +106,42 @@ def _batch_size(z: Any) -> int:
 
 
 @rule("+")
-def add(g, out, inputs, ctx, needs):
+def add(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂(a+b)/∂a = ∂(a+b)/∂b = 1, summed back over broadcast axes."""
     a, b = inputs
     return (sum_to(g, a.shape) if needs[0] else None, sum_to(g, b.shape) if needs[1] else None)
 
 
 @rule("-")
-def subtract(g, out, inputs, ctx, needs):
+def subtract(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1."""
     a, b = inputs
     return (sum_to(g, a.shape) if needs[0] else None, sum_to(-g, b.shape) if needs[1] else None)
 
 
 @rule("*")
-def multiply(g, out, inputs, ctx, needs):
+def multiply(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂(ab)/∂a = b, ∂(ab)/∂b = a."""
     a, b = inputs
     return (sum_to(g * b, a.shape) if needs[0] else None, sum_to(g * a, b.shape) if needs[1] else None)
 
 
 @rule("/")
-def divide(g, out, inputs, ctx, needs):
+def divide(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −(a/b)/b."""
     a, b = inputs
     by_a = g / b
     return (sum_to(by_a, a.shape) if needs[0] else None, sum_to(-by_a * out, b.shape) if needs[1] else None)
 
 
 @rule("neg")
-def negate(g, out, inputs, ctx, needs):
+def negate(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂(−a)/∂a = −1."""
     return (-g,)
 
 
 @rule("**const")
-def power_constant(g, out, inputs, ctx, needs):
+def power_constant(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
     """∂xᵖ/∂x = p·xᵖ⁻¹; for p = 0 it is 0 everywhere, x = 0 included (no 0·∞)."""
     (x,) = inputs
     if ctx == 0:
@@ -145,7 +150,8 @@ def power_constant(g, out, inputs, ctx, needs):
 
 
 @rule("**")
-def power(g, out, inputs, ctx, needs):
+def power(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂aᵇ/∂a = b·aᵇ⁻¹, ∂aᵇ/∂b = aᵇ·ln a."""
     a, b = inputs
     by_a = sum_to(g * b * a ** (b - 1.0), a.shape) if needs[0] else None
     by_b = sum_to(g * out * _log_where_positive(a), b.shape) if needs[1] else None
@@ -153,7 +159,8 @@ def power(g, out, inputs, ctx, needs):
 
 
 @rule("@")
-def matmul(g, out, inputs, ctx, needs):
+def matmul(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂(AB)/∂A = g Bᵀ, ∂(AB)/∂B = Aᵀ g, with numpy's 1-D and batch rules."""
     a, b = inputs
     if a.ndim == 1 and b.ndim == 1:
         return (g * b if needs[0] else None, g * a if needs[1] else None)
@@ -173,7 +180,7 @@ def matmul(g, out, inputs, ctx, needs):
 
 
 @rule("linear")
-def linear(g, out, inputs, ctx, needs):
+def linear(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
     """z = x Wᵀ + b:  ∂/∂x = g W,  ∂/∂W = gᵀ x,  ∂/∂b = Σ_batch g."""
     x, weight, _ = inputs
     n_out, n_in = weight.shape
@@ -190,28 +197,31 @@ def linear(g, out, inputs, ctx, needs):
 
 
 @rule("exp")
-def exp(g, out, inputs, ctx, needs):
+def exp(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂eˣ/∂x = eˣ."""
     return (g * out,)
 
 
 @rule("log")
-def log(g, out, inputs, ctx, needs):
+def log(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂ln x/∂x = 1/x."""
     return (g / inputs[0],)
 
 
 @rule("tanh")
-def tanh(g, out, inputs, ctx, needs):
+def tanh(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂tanh x/∂x = sech²x."""
     return (g * _sech2(inputs[0]),)
 
 
 @rule("sech2")
-def sech2_rule(g, out, inputs, ctx, needs):
+def sech2_rule(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
     """∂sech²x/∂x = −2·sech²x·tanh x."""
     return (g * out * _tanh(inputs[0]) * -2.0,)
 
 
 @rule("sigmoid")
-def sigmoid(g, out, inputs, ctx, needs):
+def sigmoid(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
     """σ'(x) = σ(x)·σ(−x): saved at forward time, or rebuilt as Tensors to differentiate again."""
     if isinstance(g, Tensor):
         return (g * out * (-inputs[0]).sigmoid(),)
@@ -219,7 +229,8 @@ def sigmoid(g, out, inputs, ctx, needs):
 
 
 @rule("relu")
-def relu(g, out, inputs, ctx, needs):
+def relu(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂relu(x)/∂x = 1 where x > 0, else 0."""
     return (g * _mask(_raw(inputs[0]) > 0, g),)
 
 
@@ -227,7 +238,8 @@ def relu(g, out, inputs, ctx, needs):
 
 
 @rule("sum")
-def sum_rule(g, out, inputs, ctx, needs):
+def sum_rule(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """Each summed element gets the gradient of its sum."""
     axis, keepdims = ctx
     shape = inputs[0].shape
     kept = g if keepdims else g.reshape(_kept_shape(shape, axis))
@@ -235,7 +247,8 @@ def sum_rule(g, out, inputs, ctx, needs):
 
 
 @rule("mean")
-def mean(g, out, inputs, ctx, needs):
+def mean(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """Each element gets the gradient of its mean divided by the count."""
     axis, keepdims = ctx
     shape = inputs[0].shape
     count = inputs[0].size // max(out.size, 1) if inputs[0].size else 1
@@ -244,7 +257,8 @@ def mean(g, out, inputs, ctx, needs):
 
 
 @rule("max")
-def max_rule(g, out, inputs, ctx, needs):
+def max_rule(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """The gradient goes to the maxima, split evenly among ties."""
     axis, _ = ctx
     x = _raw(inputs[0])
     kept_shape = _kept_shape(x.shape, axis)
@@ -254,12 +268,14 @@ def max_rule(g, out, inputs, ctx, needs):
 
 
 @rule("softmax")
-def softmax(g, out, inputs, ctx, needs):
+def softmax(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂softmax/∂x: s ⊙ (g − Σ g ⊙ s)."""
     return (out * (g - (g * out).sum(axis=ctx, keepdims=True)),)
 
 
 @rule("log_softmax")
-def log_softmax(g, out, inputs, ctx, needs):
+def log_softmax(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """∂log_softmax/∂x: g − softmax ⊙ Σ g."""
     return (g - _exp(out) * g.sum(axis=ctx, keepdims=True),)
 
 
@@ -267,22 +283,26 @@ def log_softmax(g, out, inputs, ctx, needs):
 
 
 @rule("reshape")
-def reshape(g, out, inputs, ctx, needs):
+def reshape(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """The gradient takes the input's shape back."""
     return (g.reshape(inputs[0].shape),)
 
 
 @rule("transpose")
-def transpose(g, out, inputs, ctx, needs):
+def transpose(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """The gradient is transposed back by the inverse permutation."""
     return (g.transpose(tuple(np.argsort(ctx))),)
 
 
 @rule("expand")
-def expand(g, out, inputs, ctx, needs):
+def expand(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """The gradient sums back over the broadcast axes."""
     return (sum_to(g, inputs[0].shape),)
 
 
 @rule("index")
-def index(g, out, inputs, ctx, needs):
+def index(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """The gradient is scattered back to the indexed places (repeats accumulate)."""
     shape = inputs[0].shape
     if isinstance(g, Tensor):
         return (g.scatter(ctx, shape),)
@@ -290,7 +310,8 @@ def index(g, out, inputs, ctx, needs):
 
 
 @rule("scatter")
-def scatter(g, out, inputs, ctx, needs):
+def scatter(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """The gradient is read back at the scattered places."""
     return (g[ctx[0]],)
 
 
@@ -299,7 +320,8 @@ def _slices(axis: int, part: Any) -> tuple:
 
 
 @rule("concatenate")
-def concatenate(g, out, inputs, ctx, needs):
+def concatenate(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """Each input gets its slice of the gradient."""
     grads: list[Any | None] = []
     start = 0
     for x, need in zip(inputs, needs):
@@ -310,7 +332,8 @@ def concatenate(g, out, inputs, ctx, needs):
 
 
 @rule("stack")
-def stack(g, out, inputs, ctx, needs):
+def stack(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
+    """Each input gets its slice of the gradient."""
     return tuple(g[_slices(ctx, i)] if need else None for i, need in enumerate(needs))
 
 
@@ -318,7 +341,7 @@ def stack(g, out, inputs, ctx, needs):
 
 
 @rule("softmax_cross_entropy")
-def softmax_cross_entropy(g, out, inputs, ctx, needs):
+def softmax_cross_entropy(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
     """∂/∂z of mean(−log softmax(z)[y]) = (softmax(z) − onehot(y)) / batch.
 
     An ordinary backward pass uses the slope saved by the forward pass; with
@@ -334,7 +357,7 @@ def softmax_cross_entropy(g, out, inputs, ctx, needs):
 
 
 @rule("sigmoid_cross_entropy")
-def sigmoid_cross_entropy(g, out, inputs, ctx, needs):
+def sigmoid_cross_entropy(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
     """∂/∂z of mean(Σ[softplus(z) − y z]) = (σ(z) − y) / batch: Nielsen's δᴸ = aᴸ − y."""
     z = inputs[0]
     sigma = z.sigmoid() if isinstance(z, Tensor) else _stable_sigmoid(z)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import microgradvg as mg
 from microgradvg import Tensor
-from microgradvg.factors import MAX_JACOBIAN_ENTRIES, TensorFactor
+from microgradvg.factors import MAX_FACTOR_JACOBIAN_ENTRIES, TensorFactor
 from microgradvg.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
 from microgradvg.testing import arrays, broadcastable_shapes, shapes
 
@@ -244,7 +244,7 @@ def test_sum_over_paths_of_factor_products_is_the_gradient() -> None:
 
 
 def test_jacobian_refuses_huge_factors_and_names_the_op() -> None:
-    n = int(np.sqrt(MAX_JACOBIAN_ENTRIES)) + 1
+    n = int(np.sqrt(MAX_FACTOR_JACOBIAN_ENTRIES)) + 1
     x = Tensor(np.ones(n), requires_grad=True)
     child = x.tanh()
     with pytest.raises(ValueError, match=r"jacobian: the tanh factor .* vjp"):
@@ -255,7 +255,7 @@ def test_norm_is_the_frobenius_norm_exact_or_estimated() -> None:
     x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
     w = np.array([[2.0, -1.0], [0.5, 3.0]])
     assert (x * w).factor(0).norm() == pytest.approx(np.linalg.norm(w), rel=1e-15)
-    n = int(np.sqrt(MAX_JACOBIAN_ENTRIES)) + 1  # too big for the exact path: 64-probe estimate
+    n = int(np.sqrt(MAX_FACTOR_JACOBIAN_ENTRIES)) + 1  # too big for the exact path: 64-probe estimate
     scale = np.linspace(0.5, 2.0, n)
     big = Tensor(np.ones(n), requires_grad=True) * scale
     assert big.factor(0).norm() == pytest.approx(np.linalg.norm(scale), rel=0.02)
