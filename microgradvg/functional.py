@@ -7,9 +7,16 @@ keep a training step close to hand-written numpy, and keep chains short
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .tensor import ArrayLike, Tensor, _result, as_array, is_grad_enabled, lift
+
+
+def batch_size(z: Any) -> int:
+    """How many examples a cost averages over: the first axis, or 1 for a single example."""
+    return z.shape[0] if z.ndim > 1 else 1
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
@@ -78,6 +85,6 @@ def sigmoid_cross_entropy(logits: Tensor, targets: ArrayLike) -> Tensor:
             f"sigmoid_cross_entropy: targets are probabilities in [0, 1]; got {float(y[outside].flat[0])!r}"
         )
     softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-    batch = z.shape[0] if z.ndim > 1 else 1
+    batch = batch_size(z)
     loss = np.asarray((softplus - y * z).sum() / batch, dtype=z.dtype)
     return _result(loss, (logits,), "sigmoid_cross_entropy", y)

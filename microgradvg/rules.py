@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, scatter_add, sech2
+from .functional import batch_size
+from .tensor import Tensor, scatter_add, sech2, sigmoid_parts
 
 Rule = Callable[[Any, Any, Sequence[Any], Any, Sequence[bool]], tuple]
 RULES: dict[str, Rule] = {}
@@ -96,10 +97,6 @@ def _sum_rows(g: Any) -> Any:
 
 def _mask(condition: np.ndarray, like: Any) -> np.ndarray:
     return condition.astype(_raw(like).dtype)
-
-
-def _batch_size(z: Any) -> int:
-    return z.shape[0] if z.ndim > 1 else 1
 
 
 # ---- arithmetic ------------------------------------------------------------------
@@ -353,18 +350,12 @@ def softmax_cross_entropy(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, nee
         return (g * slope,)
     onehot = np.zeros(z.shape, dtype=_raw(z).dtype)
     onehot[np.arange(z.shape[0]), labels] = 1.0
-    return (g * ((_softmax(z, -1) - onehot) / _batch_size(z)),)
+    return (g * ((_softmax(z, -1) - onehot) / batch_size(z)),)
 
 
 @rule("sigmoid_cross_entropy")
 def sigmoid_cross_entropy(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]) -> tuple:
     """∂/∂z of mean(Σ[softplus(z) − y z]) = (σ(z) − y) / batch: Nielsen's δᴸ = aᴸ − y."""
     z = inputs[0]
-    sigma = z.sigmoid() if isinstance(z, Tensor) else _stable_sigmoid(z)
-    return (g * ((sigma - ctx) / _batch_size(z)),)
-
-
-def _stable_sigmoid(z: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(z))
-    near = 1.0 / (1.0 + e)
-    return np.where(z >= 0, near, e * near)
+    sigma = z.sigmoid() if isinstance(z, Tensor) else sigmoid_parts(z)[0]
+    return (g * ((sigma - ctx) / batch_size(z)),)

@@ -262,15 +262,11 @@ class Tensor:
 
     def sigmoid(self) -> Tensor:
         """σ(x) = 1/(1+e⁻ˣ), exact at ±1000; ∂σ/∂x = σ(x)·σ(−x)."""
-        x = self.data
-        e = np.exp(-np.abs(x))  # e^(−|x|) never overflows
-        near = 1.0 / (1.0 + e)  # σ(|x|)
-        far = e * near  # σ(−|x|) ≤ 1/2
-        out = np.where(x >= 0, near, far)
+        out, far = sigmoid_parts(self.data)
         # σ' = f·(1 − f) with f = σ(−|x|): 1 − f ≥ 1/2 does not cancel, and rounding can
         # never lift the product above σ'(0) = 1/4. The logits stay in ctx so that a
         # cost on this output can be computed from them.
-        return _result(out, (self,), "sigmoid", (far * (1.0 - far), x))
+        return _result(out, (self,), "sigmoid", (far * (1.0 - far), self.data))
 
     def relu(self) -> Tensor:
         """max(0, x); ∂relu/∂x = 1 where x > 0, else 0."""
@@ -410,6 +406,14 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
         shapes = [t.shape for t in parts]
         raise ValueError(f"stack: shapes {shapes} cannot stack along axis {axis}: {error}") from None
     return _result(out, parts, "stack", axis % out.ndim)
+
+
+def sigmoid_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """σ(x) and σ(−|x|), from e = e^(−|x|), which never overflows: exact at ±1000."""
+    e = np.exp(-np.abs(x))
+    near = 1.0 / (1.0 + e)  # σ(|x|)
+    far = e * near  # σ(−|x|) ≤ 1/2
+    return np.where(x >= 0, near, far), far
 
 
 def sech2(x: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..functional import sigmoid_cross_entropy, softmax_cross_entropy
+from ..functional import batch_size, sigmoid_cross_entropy, softmax_cross_entropy
 from ..tensor import ArrayLike, Tensor, lift
 
 
@@ -17,7 +17,7 @@ def quadratic_cost(outputs: Tensor, targets: ArrayLike) -> Tensor:
     targets = lift(targets, outputs)
     if targets.shape != outputs.shape:
         raise ValueError(f"quadratic_cost: outputs {outputs.shape} and targets {targets.shape} must match")
-    batch = outputs.shape[0] if outputs.ndim > 1 else 1
+    batch = batch_size(outputs)
     difference = outputs - targets
     return (difference * difference).sum() * (0.5 / batch)
 
