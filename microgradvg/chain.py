@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .formatting import DASH, aligned_table, count, from_log10, percent, significant
 from .graph import topological_order
 from .scalar import Value
 from .tensor import Tensor
@@ -196,13 +197,13 @@ class Chain:
     def num_paths(self) -> int:
         """The exact number of paths wrt → output: count(n) = Σ over edges n→c of count(c)."""
         nodes, parents = self.subgraph
-        count = [0] * len(nodes)
-        count[-1] = 1
+        paths_from = [0] * len(nodes)
+        paths_from[-1] = 1
         for c in range(len(nodes) - 1, 0, -1):
-            k = count[c]
+            k = paths_from[c]
             for p, _ in parents[c]:
-                count[p] += k
-        return count[0]
+                paths_from[p] += k
+        return paths_from[0]
 
     @cached_property
     def total(self) -> Any:
@@ -238,7 +239,7 @@ class Chain:
         """
         if (k is None or self.is_tensor) and self.num_paths > MAX_ENUMERATED_PATHS:
             raise ValueError(
-                f"paths: there are {_count(self.num_paths)} paths, over the "
+                f"paths: there are {count(self.num_paths)} paths, over the "
                 f"{MAX_ENUMERATED_PATHS:,} that are listed in full"
                 + ("; a Tensor chain ranks paths by computing each one" if self.is_tensor
                    else "; ask for the top k, paths(k)")
@@ -284,45 +285,45 @@ class Chain:
 
     def __repr__(self) -> str:
         gradient = f"∂{self.name(self.output)}/∂{self.name(self.wrt)}"
-        return f"<Chain {gradient}: {_count(self.num_paths)} path{'' if self.num_paths == 1 else 's'}>"
+        return f"<Chain {gradient}: {count(self.num_paths)} path{'' if self.num_paths == 1 else 's'}>"
 
     def __str__(self) -> str:
-        count = self.num_paths
+        num_paths = self.num_paths
         gradient = f"∂{self.name(self.output)}/∂{self.name(self.wrt)}"
-        if count == 1:
+        if num_paths == 1:
             title = f"{gradient} = the product of the factors along its one path"
         else:
-            title = f"{gradient} = sum over {_count(count)} paths of the product of their factors"
+            title = f"{gradient} = sum over {count(num_paths)} paths of the product of their factors"
         lines = [title, ""]
-        if self.is_tensor and count > MAX_ENUMERATED_PATHS:
+        if self.is_tensor and num_paths > MAX_ENUMERATED_PATHS:
             shown: list[Path] = []
         else:
             shown = self.paths(SHOWN_PATHS)
         for rank, path in enumerate(shown, start=1):
-            lines += [path.table(f"path {rank} of {_count(count)}"), ""]
+            lines += [path.table(f"path {rank} of {count(num_paths)}"), ""]
         lines.append(self._summary(shown))
         return "\n".join(lines)
 
     def _summary(self, shown: list[Path]) -> str:
         total = self.total
         if not shown:
-            return (f"{_count(self.num_paths)} paths, too many to rank one by one in a Tensor "
-                    f"chain; ‖total‖ = {_num(float(np.linalg.norm(total)))}")
+            return (f"{count(self.num_paths)} paths, too many to rank one by one in a Tensor "
+                    f"chain; ‖total‖ = {significant(float(np.linalg.norm(total)))}")
         if self.is_tensor:
             part = sum((p.product for p in shown), np.zeros(self.wrt.shape))
             size = float(np.vdot(total, total))
             share = float(np.vdot(part, total)) / size if size else math.nan
-            what = f"‖total‖ = {_num(math.sqrt(size))}"
+            what = f"‖total‖ = {significant(math.sqrt(size))}"
             text = "carry"
         else:
             part = math.fsum(p.product for p in shown)
             share = part / total if total else math.nan
-            what = f"total = {_num(total)}"
-            text = f"sum to {_num(part)} ="
+            what = f"total = {significant(total)}"
+            text = f"sum to {significant(part)} ="
         if len(shown) == self.num_paths:
-            return f"{_count(self.num_paths)} path{'s' if len(shown) != 1 else ''}, {what}"
-        percent = "—" if math.isnan(share) else f"{100 * share:.4g}%"
-        return (f"{len(shown)} of {_count(self.num_paths)} paths shown; they {text} {percent} of "
+            return f"{count(self.num_paths)} path{'s' if len(shown) != 1 else ''}, {what}"
+        shown_share = DASH if math.isnan(share) else percent(share)
+        return (f"{len(shown)} of {count(self.num_paths)} paths shown; they {text} {shown_share} of "
                 f"the total; {what}")
 
 
@@ -528,46 +529,14 @@ def _describe(node: Any) -> str:
     return repr(node)
 
 
-def _num(x: float) -> str:
-    return f"{x:.4g}"
+# benchmarks/bench_chain.py imports count under its old private name.
+_count = count
 
 
 def _short(x: Any) -> str:
     if isinstance(x, np.ndarray):
-        return f"array{x.shape} ‖·‖={_num(float(np.linalg.norm(x)))}"
-    return _num(x)
-
-
-def _count(n: int) -> str:
-    """An exact count with thousands separators, or ≈ m×10^e when it has over 15 digits."""
-    if n < 10**15:
-        return f"{n:,}"
-    exponent = math.log10(n)  # exact enough for any int, and never str() of a 10⁴⁰⁰⁰-sized one
-    whole = math.floor(exponent)
-    return f"≈{10 ** (exponent - whole):.3f}×10^{whole}"
-
-
-def _magnitude(sign: float, log10: float) -> str:
-    """A product too small (or large) for a float, from its sign and log₁₀|product|."""
-    whole = math.floor(log10)
-    return f"{'-' if sign < 0 else ''}{10 ** (log10 - whole):.4g}e{whole:+d}"
-
-
-def _table(headers: list[str], rows: list[list[str]], left: int) -> list[str]:
-    """Aligned columns: the `left` columns after the step to the left, the others right."""
-    full = [headers] + [row for row in rows if len(row) > 1]
-    widths = [max(len(row[i]) for row in full) for i in range(len(headers))]
-    lines = []
-    for row in [headers, *rows]:
-        if len(row) == 1:  # an elision row
-            lines.append("  " + row[0])
-            continue
-        cells = [
-            cell.ljust(w) if 0 < i <= left else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths))
-        ]
-        lines.append("  " + "  ".join(cells).rstrip())
-    return lines
+        return f"array{x.shape} ‖·‖={significant(float(np.linalg.norm(x)))}"
+    return significant(x)
 
 
 def _elide(rows: list[list[str]]) -> list[list[str]]:
@@ -594,16 +563,17 @@ def _value_path_table(path: Path, title: str) -> str:
         sign *= -1.0 if value < 0 else 1.0
         log10 += math.log10(abs(value)) if value else _NEG_INF
         fits = running != 0.0 and math.isfinite(running)
-        shown = _num(running) if fits or not math.isfinite(log10) else _magnitude(sign, log10)
-        rows.append([str(step), factor.op, _joins(chain, factor), _num(value), shown])
+        shown = significant(running) if fits or not math.isfinite(log10) else from_log10(sign, log10)
+        rows.append([str(step), factor.op, _joins(chain, factor), significant(value), shown])
     product = path.product
     head = f"{title}: " if title else ""
     if (product == 0.0 or not math.isfinite(product)) and math.isfinite(log10):
-        summary = f"product = {_magnitude(sign, log10)} (0.0 as a float)"
+        summary = f"product = {from_log10(sign, log10)} (0.0 as a float)"
     else:
-        summary = f"product = {_num(product)}"
+        summary = f"product = {significant(product)}"
     lines = [f"{head}{len(path)} factor{'s' if len(path) != 1 else ''}, {summary}"]
-    lines += _table(["step", "op", "joins", "factor", "running product"], _elide(rows), 2)
+    lines += aligned_table(["step", "op", "joins", "factor", "running product"], _elide(rows),
+                           left=(1, 2), indent="  ")
     return "\n".join(lines)
 
 
@@ -617,14 +587,14 @@ def _tensor_path_table(path: Path, title: str) -> str:
         gain = tensor_factor.gain
         rows.append([
             str(step), factor.op, _joins(chain, factor),
-            f"{rows_}×{columns}", _num(tensor_factor.norm()), "—" if gain is None else _num(gain),
-            _num(float(np.linalg.norm(gradients[step - 1]))),
+            f"{rows_}×{columns}", significant(tensor_factor.norm()), DASH if gain is None else significant(gain),
+            significant(float(np.linalg.norm(gradients[step - 1]))),
         ])
     head = f"{title}: " if title else ""
-    norm = _num(float(np.linalg.norm(path.product)))
+    norm = significant(float(np.linalg.norm(path.product)))
     lines = [f"{head}{len(path)} factor{'s' if len(path) != 1 else ''}, ‖product‖ = {norm}"]
-    lines += _table(["step", "op", "joins", "J shape", "‖J‖", "gain", "‖path grad‖ at parent"],
-                    _elide(rows), 2)
+    lines += aligned_table(["step", "op", "joins", "J shape", "‖J‖", "gain", "‖path grad‖ at parent"],
+                           _elide(rows), left=(1, 2), indent="  ")
     return "\n".join(lines)
 
 

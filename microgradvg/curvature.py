@@ -15,6 +15,7 @@ import numpy as np
 from .backprop import grad
 from .derivatives import hvp_from_gradients
 from .flow import Model, prepare_batch, tensor_cost, tensor_forward, tensor_twin
+from .formatting import optional
 from .nn.tensor import TensorMLP
 from .tensor import Tensor, is_grad_enabled, no_grad
 
@@ -111,13 +112,13 @@ def curvature_columns(
     rows = []
     for c in curvatures:
         row = [
-            _cell(c.curvature),
-            _cell(c.step_size),
-            _cell(c.predicted_decrease),
-            _cell(c.actual_decrease),
+            optional(c.curvature, ".3e"),
+            optional(c.step_size, ".3e"),
+            optional(c.predicted_decrease, ".3e"),
+            optional(c.actual_decrease, ".3e"),
         ]
         if lr is not None:
-            row.append("—" if c.steps_needed is None else f"{c.steps_needed:.3g}")
+            row.append(optional(c.steps_needed, ".3g"))
         rows.append(row)
     notes = [
         "κˡ = gᵀHg/gᵀg along layer l's own gradient g (its W and b); ΔC for the step g/κˡ on layer l alone.",
@@ -127,7 +128,3 @@ def curvature_columns(
     if any(c.curvature is None for c in curvatures):
         notes.append("κˡ —: the layer's gradient is exactly 0.")
     return header, rows, notes
-
-
-def _cell(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3e}"

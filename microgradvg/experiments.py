@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .formatting import superscript
 from .nn import TensorMLP, apply_activation, cross_entropy, quadratic_cost
 from .optim import SGD
 from .scalar import Value
@@ -180,11 +181,6 @@ def labelled_forward(model: TensorMLP, images: np.ndarray) -> Tensor:
         activation = apply_activation(z, model.activation_of(number))
         activation.label = f"a{superscript(number)}"
     return activation
-
-
-def superscript(number: int) -> str:
-    """12 → '¹²'."""
-    return str(number).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def exploding_network(layers: int = 4, weight: float = 100.0) -> tuple[Value, Value]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .formatting import aligned_table, optional
 from .functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
 from .nn.losses import quadratic_cost
 from .nn.scalar import ScalarMLP
@@ -100,9 +101,9 @@ class LayerFlow:
                 f"{s.speed_weight:.3e}",
                 f"{s.slope_mean:.4f}",
                 f"{s.slope_max:.4f}",
-                _number(s.next_weight_norm, ".3f"),
-                _number(s.next_weight_frobenius, ".3f"),
-                _number(s.gain, ".3f"),
+                optional(s.next_weight_norm, ".3f"),
+                optional(s.next_weight_frobenius, ".3f"),
+                optional(s.gain, ".3f"),
             ]
             for s, activation in zip(self.layers, self.activations)
         ]
@@ -113,12 +114,10 @@ class LayerFlow:
             extra_header, extra_rows, notes = curvature_columns(self.curvature, self.learning_rate)
             header += extra_header
             rows = [row + extra for row, extra in zip(rows, extra_rows)]
-        widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
         lines = [
             f"Layer flow · cost {self.cost} · batch of {self.batch_size} examples · C = {self.loss:.6g}",
-            "  ".join(cell.rjust(width) for cell, width in zip(header, widths)),
+            *aligned_table(header, rows),
         ]
-        lines += ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
         if self.cost == "cross_entropy":
             notes.insert(
                 0, "cross-entropy: δᴸ = aᴸ − y, so σ'(zᴸ) of the last layer does not enter."
@@ -449,7 +448,3 @@ def _scalar_cost(outputs: Sequence[Value], target: np.ndarray, cost: str) -> Val
 
 def _grad_or_zeros(parameter: Tensor) -> np.ndarray:
     return np.zeros_like(parameter.data) if parameter.grad is None else np.asarray(parameter.grad)
-
-
-def _number(value: float | None, spec: str) -> str:
-    return "—" if value is None else format(value, spec)

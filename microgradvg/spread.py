@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .chain import Chain, _count, _num, chain
+from .chain import Chain, chain
+from .formatting import count, percent, significant
 from .scalar import Value
 from .tensor import Tensor
 
@@ -42,17 +43,17 @@ class Spread:
     top_share: float
 
     def __str__(self) -> str:
-        size = _l1 if isinstance(self.total, np.ndarray) else _num
+        size = _l1 if isinstance(self.total, np.ndarray) else significant
         return "\n".join([
             f"spread of {self.name}",
-            f"  paths                          {_count(self.num_paths)}",
+            f"  paths                          {count(self.num_paths)}",
             f"  total  Σ p                     {size(self.total)}",
-            f"  positive paths  Σ p⁺           {_num(self.positive)}",
-            f"  negative paths  Σ p⁻           {_num(self.negative)}",
-            f"  magnitude  Σ |p|               {_num(self.magnitude)}",
-            f"  cancellation  |Σ p| / Σ |p|    {_num(self.cancellation_ratio)}",
+            f"  positive paths  Σ p⁺           {significant(self.positive)}",
+            f"  negative paths  Σ p⁻           {significant(self.negative)}",
+            f"  magnitude  Σ |p|               {significant(self.magnitude)}",
+            f"  cancellation  |Σ p| / Σ |p|    {significant(self.cancellation_ratio)}",
             (f"  top {self.top} path{'s' if self.top != 1 else ''}: Σ p = {size(self.top_sum)}, "
-             f"share of Σ |p| = {100 * self.top_share:.4g}%"),
+             f"share of Σ |p| = {percent(self.top_share)}"),
         ])
 
 
@@ -117,7 +118,7 @@ def _tensor_spread(owner: Chain, name: str, top: int) -> Spread:
 
 
 def _l1(x: np.ndarray) -> str:
-    return f"‖·‖₁ = {_num(float(np.abs(x).sum()))}"
+    return f"‖·‖₁ = {significant(float(np.abs(x).sum()))}"
 
 
 def _ratio(part: float, whole: float) -> float:
@@ -145,11 +146,11 @@ class WeightShare:
 
     def __str__(self) -> str:
         return "\n".join([
-            f"gradient over {self.count:,} weights  (Σ |g| = {_num(self.magnitude)})",
-            (f"  top {100 * self.top:.4g}% ({self.top_count:,} weights) hold "
-             f"{100 * self.top_share:.4g}% of Σ |g|"),
+            f"gradient over {self.count:,} weights  (Σ |g| = {significant(self.magnitude)})",
+            (f"  top {percent(self.top)} ({self.top_count:,} weights) hold "
+             f"{percent(self.top_share)} of Σ |g|"),
             f"  Gini of |g|            {self.gini:.4f}   (0 = even, 1 = all in one weight)",
-            (f"  effective number       {_num(self.effective_number)}   "
+            (f"  effective number       {significant(self.effective_number)}   "
              f"((Σ|g|)²/Σg²; {100 * self.effective_number / self.count:.4g}% of the weights)"),
         ])
 

@@ -13,6 +13,10 @@ from collections.abc import Sequence
 
 import graphviz
 
+# Numbers are written by ..formatting, their one home for tables and pictures alike; style
+# passes on the three a picture uses, so every picture writes them as style.number etc.
+from ..formatting import count, number, superscript
+
 FONT = "Helvetica,Arial,sans-serif"
 
 LOWEST_DECADE = -8  # |g| ≤ 1e-8 is drawn as vanishing
@@ -77,28 +81,6 @@ def tint(colour: str, amount: float = 0.82) -> str:
     red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     mixed = (round(c + (255 - c) * amount) for c in (red, green, blue))
     return "#" + "".join(f"{c:02x}" for c in mixed)
-
-
-def number(x: float, digits: int = 4) -> str:
-    """A float for a label: `digits` significant figures, exponent only when needed."""
-    if x == 0.0:
-        return "0"
-    if not math.isfinite(x):
-        return str(x)
-    if 1e-3 <= abs(x) < 1e5:
-        text = f"{x:.{digits}g}"
-        return f"{x:.0f}" if "e" in text else text  # 1953.1 with 3 digits: "1953", not "1.95e+03"
-    return f"{x:.{max(digits - 2, 1)}e}"
-
-
-def count(n: int) -> str:
-    """An integer with thousands separators: 23,520."""
-    return f"{n:,}"
-
-
-def superscript(n: int) -> str:
-    """n in superscript digits: 12 → ¹²."""
-    return str(n).translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"))
 
 
 def escape(text: str) -> str:
@@ -170,3 +152,11 @@ def legend_table(what: str) -> str:
         f'<TD><FONT POINT-SIZE="9">{escape(what)}:</FONT></TD>{"".join(cells)}'
         '<TD><FONT POINT-SIZE="9">(pale blue: vanishing, red: exploding)</FONT></TD></TR></TABLE>'
     )
+
+
+__all__ = [
+    "DECADE_COLOURS", "FADED_COLOUR", "FADED_TEXT", "FONT", "HIGHEST_DECADE", "INK",
+    "LOWEST_DECADE", "MAX_PEN", "MIN_PEN", "UNKNOWN_COLOUR", "ZERO_COLOUR", "Look", "count",
+    "decade", "escape", "gradient_colour", "html_lines", "legend_table", "look", "new_digraph",
+    "number", "superscript", "tint",
+]
