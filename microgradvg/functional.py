@@ -21,6 +21,13 @@ def batch_size(z: Any) -> int:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """z = x Wᵀ + b for x of shape (…, n_in), W (n_out, n_in), b (n_out,)."""
+    if type(x) is not Tensor:
+        x = Tensor(x)  # an input array or list: a constant
+    if type(weight) is not Tensor or type(bias) is not Tensor:
+        raise TypeError(
+            f"linear: W and b must be Tensors (the parameters), got {type(weight).__name__} and "
+            f"{type(bias).__name__}"
+        )
     # The ndarrays, not Tensor's properties: this runs once per layer per step.
     a, w, b = x.data, weight.data, bias.data
     if w.ndim != 2 or b.ndim != 1 or a.ndim == 0 or b.shape[0] != w.shape[0] or a.shape[-1] != w.shape[1]:

@@ -360,7 +360,10 @@ class Tensor:
 
     def expand(self, shape: Sequence[int]) -> Tensor:
         """numpy's broadcast_to; the gradient sums back to this shape."""
-        shape = tuple(shape)
+        try:
+            shape = _int_tuple((shape,))
+        except TypeError as error:
+            raise TypeError(f"expand: the shape must be ints, {error}") from None
         try:
             out = np.broadcast_to(self.data, shape)
         except ValueError:
@@ -389,6 +392,7 @@ class Tensor:
 def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     """Join Tensors along an existing axis, like numpy.concatenate."""
     parts = _lift_all("concatenate", tensors)
+    _require_int_axis("concatenate", axis)
     try:
         out = np.concatenate([t.data for t in parts], axis=axis)
     except (ValueError, np.exceptions.AxisError) as error:
@@ -400,6 +404,7 @@ def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
 def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     """Join same-shape Tensors along a new axis, like numpy.stack."""
     parts = _lift_all("stack", tensors)
+    _require_int_axis("stack", axis)
     try:
         out = np.stack([t.data for t in parts], axis=axis)
     except (ValueError, np.exceptions.AxisError) as error:
@@ -452,7 +457,10 @@ def normalize_axis(op: str, axis: Axis, ndim: int) -> Axis:
     """`axis` as non-negative ints, or a ValueError naming the op and the valid range."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    try:
+        axes = (operator.index(axis),) if not isinstance(axis, (tuple, list)) else tuple(map(operator.index, axis))
+    except TypeError:
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}") from None
     for a in axes:
         if not -ndim <= a < ndim:
             valid = f"{-ndim}..{ndim - 1}" if ndim else "none; use axis=None"
@@ -461,6 +469,11 @@ def normalize_axis(op: str, axis: Axis, ndim: int) -> Axis:
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{op}: axis {axis} repeats an axis")
     return normalized[0] if isinstance(axis, (int, np.integer)) else normalized
+
+
+def _require_int_axis(op: str, axis: Any) -> None:
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be one int, got {axis!r}")
 
 
 def _first(values: np.ndarray, where: np.ndarray) -> float:
