@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import away_from_zero, leaf, positive
 
 import microgradvg as mg
 from microgradvg import Tensor
@@ -20,21 +21,22 @@ from microgradvg.testing import arrays, broadcastable_shapes, gradcheck, shapes
 rng = np.random.default_rng(20240605)
 
 
-def leaf(*shape: int) -> Tensor:
-    return Tensor(rng.standard_normal(shape), requires_grad=True)
+def random_leaf(*shape: int) -> Tensor:
+    """A leaf of standard normal entries (from this module's seeded generator)."""
+    return leaf(rng.standard_normal(shape))
 
 
 # ---- .grad before and after backward --------------------------------------------------
 
 
 def test_grad_is_none_before_backward() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     y = x.tanh()
     assert x.grad is None and y.grad is None
 
 
 def test_backward_fills_every_node_with_same_shape_arrays() -> None:
-    x, w = leaf(4, 3), leaf(3)
+    x, w = random_leaf(4, 3), random_leaf(3)
     h = x * w
     loss = h.sum()
     loss.backward()
@@ -45,26 +47,26 @@ def test_backward_fills_every_node_with_same_shape_arrays() -> None:
 
 
 def test_non_scalar_backward_without_grad_is_a_clear_error() -> None:
-    y = leaf(2, 3) * 2.0
+    y = random_leaf(2, 3) * 2.0
     with pytest.raises(RuntimeError, match=r"\(2, 3\).*grad="):
         y.backward()
 
 
 def test_backward_grad_must_have_the_output_shape() -> None:
-    y = leaf(2, 3) * 2.0
+    y = random_leaf(2, 3) * 2.0
     with pytest.raises(ValueError, match=r"\(3,\).*\(2, 3\)"):
         y.backward(np.ones(3))
 
 
 def test_backward_with_grad_is_a_vector_jacobian_product() -> None:
-    x = leaf(2, 3)
+    x = random_leaf(2, 3)
     v = rng.standard_normal((2, 3))
     (x * x).backward(v)
     np.testing.assert_allclose(x.grad, 2.0 * x.data * v, rtol=1e-14)
 
 
 def test_one_element_output_of_any_shape_has_implicit_seed() -> None:
-    x = leaf(1, 1)
+    x = random_leaf(1, 1)
     (x * 3.0).backward()
     np.testing.assert_array_equal(x.grad, [[3.0]])
 
@@ -73,13 +75,13 @@ def test_backward_on_a_tensor_without_graph_raises() -> None:
     with pytest.raises(RuntimeError, match="does not require grad"):
         Tensor(np.ones(1)).backward()
     with mg.no_grad():
-        y = leaf(1) * 2.0
+        y = random_leaf(1) * 2.0
     with pytest.raises(RuntimeError, match="no_grad"):
         y.backward()
 
 
 def test_leaves_without_requires_grad_get_no_gradient() -> None:
-    x, constant = leaf(3), Tensor(np.ones(3))
+    x, constant = random_leaf(3), Tensor(np.ones(3))
     (x * constant).sum().backward()
     assert constant.grad is None and x.grad is not None
 
@@ -88,7 +90,7 @@ def test_leaves_without_requires_grad_get_no_gradient() -> None:
 
 
 def test_leaf_gradients_accumulate_across_backward_calls() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     h = x * 2.0
     loss = (h * h).sum()
     loss.backward()
@@ -97,7 +99,7 @@ def test_leaf_gradients_accumulate_across_backward_calls() -> None:
 
 
 def test_intermediate_gradients_are_recomputed_not_doubled() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     h = x * 2.0
     loss = (h * h).sum()
     loss.backward()
@@ -107,7 +109,7 @@ def test_intermediate_gradients_are_recomputed_not_doubled() -> None:
 
 
 def test_intermediate_gradient_is_from_the_latest_root() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     h = x.tanh()
     h.sum().backward()
     (h * 3.0).sum().backward()
@@ -115,7 +117,7 @@ def test_intermediate_gradient_is_from_the_latest_root() -> None:
 
 
 def test_zero_grad_between_steps_resets_accumulation() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     loss = (x * x).sum()
     loss.backward()
     mg.zero_grad(loss)
@@ -125,7 +127,7 @@ def test_zero_grad_between_steps_resets_accumulation() -> None:
 
 
 def test_mini_batch_accumulation_equals_full_batch() -> None:
-    w = leaf(3)
+    w = random_leaf(3)
     data = rng.standard_normal((6, 3))
     for half in (data[:3], data[3:]):
         ((Tensor(half) @ w) ** 2).sum().backward()
@@ -136,13 +138,13 @@ def test_mini_batch_accumulation_equals_full_batch() -> None:
 
 
 def test_a_leaf_used_on_many_paths_sums_them() -> None:
-    x = leaf(4)
+    x = random_leaf(4)
     (x * x + x).sum().backward()  # ∂/∂x = 2x + 1
     np.testing.assert_allclose(x.grad, 2.0 * x.data + 1.0, rtol=1e-14)
 
 
 def test_x_plus_x_counts_both_edges() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     (x + x).sum().backward()
     np.testing.assert_array_equal(x.grad, np.full(3, 2.0))
 
@@ -171,7 +173,7 @@ def test_a_leaf_root_accumulates_its_own_seed() -> None:
     ids=["add", "sub-neg", "concatenate", "stack", "reshape", "transpose", "expand"],
 )
 def test_mutating_one_leaf_grad_cannot_change_another(build) -> None:
-    a, b = leaf(3), leaf(3)
+    a, b = random_leaf(3), random_leaf(3)
     out = build(a, b)
     seed = np.ones(out.shape)
     out.backward(seed)
@@ -185,7 +187,7 @@ def test_mutating_one_leaf_grad_cannot_change_another(build) -> None:
 
 
 def test_leaf_grad_does_not_alias_an_intermediate_or_the_seed() -> None:
-    x = leaf(2, 3)
+    x = random_leaf(2, 3)
     h = x.reshape(6)
     seed = np.ones(6)
     h.backward(seed)
@@ -195,7 +197,7 @@ def test_leaf_grad_does_not_alias_an_intermediate_or_the_seed() -> None:
 
 
 def test_leaf_grad_after_sum_is_writeable() -> None:
-    x = leaf(2, 3)
+    x = random_leaf(2, 3)
     x.sum().backward()  # the rule broadcasts; the leaf must still own a writeable array
     x.grad *= 2.0
     np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))
@@ -218,7 +220,7 @@ def test_a_graph_twenty_thousand_nodes_deep() -> None:
 
 
 def test_grad_returns_tensors_and_leaves_dot_grad_alone() -> None:
-    x, w = leaf(3), leaf(3)
+    x, w = random_leaf(3), random_leaf(3)
     loss = (x * w).sum()
     gx, gw = mg.grad(loss, [x, w])
     assert isinstance(gx, Tensor) and isinstance(gw, Tensor)
@@ -229,34 +231,34 @@ def test_grad_returns_tensors_and_leaves_dot_grad_alone() -> None:
 
 
 def test_grad_of_a_single_input_is_a_one_element_list() -> None:
-    x = leaf(2)
+    x = random_leaf(2)
     result = mg.grad((x * x).sum(), x)
     assert isinstance(result, list) and len(result) == 1
     np.testing.assert_allclose(result[0].data, 2.0 * x.data, rtol=1e-15)
 
 
 def test_grad_of_an_unrelated_input_is_zero() -> None:
-    x, unrelated = leaf(2), leaf(4)
+    x, unrelated = random_leaf(2), random_leaf(4)
     _, g = mg.grad((x * x).sum(), [x, unrelated])
     np.testing.assert_array_equal(g.data, np.zeros(4))
 
 
 def test_grad_with_grad_outputs_and_several_outputs() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     v = rng.standard_normal(3)
     (g,) = mg.grad([x * x, x.sum()], x, grad_outputs=[v, None])
     np.testing.assert_allclose(g.data, 2.0 * x.data * v + 1.0, rtol=1e-14)
 
 
 def test_grad_to_an_intermediate() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     h = x.exp()
     (g,) = mg.grad((h * h).sum(), h)
     np.testing.assert_allclose(g.data, 2.0 * h.data, rtol=1e-14)
 
 
 def test_grad_errors() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     with pytest.raises(RuntimeError, match=r"\(3,\)"):
         mg.grad(x * 2.0, x)
     with pytest.raises(ValueError, match="grad_outputs"):
@@ -303,7 +305,7 @@ def test_fourth_derivative_of_a_polynomial() -> None:
 
 def test_hessian_of_a_two_variable_function_by_grad_of_grad() -> None:
     # f(x, y) = Σ x²·y + exp(x)·y², with a hand-derived Hessian.
-    x, y = leaf(3), leaf(3)
+    x, y = random_leaf(3), random_leaf(3)
     f = (x * x * y + x.exp() * y * y).sum()
     gx, gy = mg.grad(f, [x, y], create_graph=True)
     rows = []
@@ -322,7 +324,7 @@ def test_hessian_of_a_two_variable_function_by_grad_of_grad() -> None:
 
 
 def test_backward_create_graph_gives_differentiable_tensor_grads() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     (x**3).sum().backward(create_graph=True)
     first = x.grad
     assert isinstance(first, Tensor) and first.requires_grad
@@ -333,7 +335,7 @@ def test_backward_create_graph_gives_differentiable_tensor_grads() -> None:
 
 
 def test_backward_create_graph_accumulates_on_leaves() -> None:
-    x = leaf(3)
+    x = random_leaf(3)
     loss = (x * x).sum()
     loss.backward(create_graph=True)
     loss.backward(create_graph=True)
@@ -344,7 +346,7 @@ def test_backward_create_graph_accumulates_on_leaves() -> None:
 
 def test_gradient_penalty_trains_through_a_first_derivative() -> None:
     # ‖∂L/∂x‖² as a loss on w: the standard use of create_graph.
-    x, w = leaf(4), leaf(4)
+    x, w = random_leaf(4), random_leaf(4)
     loss = (x * w).tanh().sum()
     (gx,) = mg.grad(loss, x, create_graph=True)
     (gw,) = mg.grad((gx * gx).sum(), w)
@@ -373,24 +375,26 @@ def first_derivative(f):
     return derivative
 
 
-def positive(array: np.ndarray) -> np.ndarray:
-    return np.abs(array) + 0.3
+def bases(array: np.ndarray) -> np.ndarray:
+    """Positive, at least 0.3: for log, fractional and Tensor powers."""
+    return positive(array, 0.3)
 
 
-def away_from_zero(array: np.ndarray) -> np.ndarray:
-    return np.where(array >= 0, array + 0.2, array - 0.2)
+def off_zero(array: np.ndarray) -> np.ndarray:
+    """At least 0.2 away from 0: for relu's kink and 1/x's pole."""
+    return away_from_zero(array, 0.2)
 
 
 SECOND_ORDER_UNARY = {
     "exp": (lambda t: t.exp(), lambda a: a),
-    "log": (lambda t: t.log(), positive),
+    "log": (lambda t: t.log(), bases),
     "tanh": (lambda t: t.tanh(), lambda a: a),
     "sigmoid": (lambda t: t.sigmoid(), lambda a: a),
-    "relu·x": (lambda t: t.relu() * t, away_from_zero),
+    "relu·x": (lambda t: t.relu() * t, off_zero),
     "x**3": (lambda t: t**3, lambda a: a),
-    "x**-1.5": (lambda t: t**-1.5, positive),
+    "x**-1.5": (lambda t: t**-1.5, bases),
     "2**x": (lambda t: 2.0**t, lambda a: a),
-    "1/x": (lambda t: 1.0 / t, away_from_zero),
+    "1/x": (lambda t: 1.0 / t, off_zero),
     "-x·x": (lambda t: -t * t, lambda a: a),
     "sech2": (lambda t: t.sech2(), lambda a: a),
 }
@@ -420,9 +424,9 @@ BINARY_SECOND_ORDER = {
 )
 def test_second_derivative_of_broadcasting_binary_ops(name: str, pair, data) -> None:
     op = BINARY_SECOND_ORDER[name]
-    a = Tensor(positive(data.draw(arrays(pair[0], -2, 2))), requires_grad=True)
+    a = Tensor(bases(data.draw(arrays(pair[0], -2, 2))), requires_grad=True)
     b_values = data.draw(arrays(pair[1], -2, 2))
-    b = Tensor(away_from_zero(b_values) if name == "a/b" else b_values, requires_grad=True)
+    b = Tensor(off_zero(b_values) if name == "a/b" else b_values, requires_grad=True)
     gradcheck(first_derivative(lambda x, y: op(x, y).sum()), a, b)
 
 

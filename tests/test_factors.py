@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import away_from_zero, distinct, positive
 
 import microgradvg as mg
 from microgradvg import Tensor
@@ -37,19 +38,12 @@ def numeric_jacobian(op: Op, inputs: list[np.ndarray], index: int, eps: float = 
     return np.stack(columns, axis=1) if columns else np.zeros((size, 0))
 
 
-def distinct(shape: tuple[int, ...], data: st.DataObject) -> np.ndarray:
-    """Entries at least 0.3 apart (no ties for max within a finite difference)."""
-    size = int(np.prod(shape))
-    order = np.array(data.draw(st.permutations(range(size))), dtype=float)
-    return (order * 0.5 + data.draw(arrays((size,), -0.1, 0.1))).reshape(shape)
+def bases(a: np.ndarray) -> np.ndarray:
+    return positive(a, 0.3)
 
 
-def away_from_zero(a: np.ndarray) -> np.ndarray:
-    return np.where(a >= 0, a + 0.3, a - 0.3)
-
-
-def positive(a: np.ndarray) -> np.ndarray:
-    return np.abs(a) + 0.3
+def off_zero(a: np.ndarray) -> np.ndarray:
+    return away_from_zero(a, 0.3)
 
 
 LABELS = np.array([2, 0])
@@ -59,17 +53,17 @@ TARGETS = np.array([[1.0, 0.0, 0.3], [0.0, 1.0, 0.8]])
 CATALOGUE: dict[str, tuple[Op, list[tuple[int, ...]], Callable[[np.ndarray], np.ndarray]]] = {
     "neg": (lambda a: -a, [(2, 3)], lambda a: a),
     "**const": (lambda a: a**3, [(2, 3)], lambda a: a),
-    "**": (lambda a, b: a**b, [(2, 3), (3,)], positive),
+    "**": (lambda a, b: a**b, [(2, 3), (3,)], bases),
     "@ 2·2": (lambda a, b: a @ b, [(2, 3), (3, 2)], lambda a: a),
     "@ 1·2": (lambda a, b: a @ b, [(3,), (3, 2)], lambda a: a),
     "@ 2·1": (lambda a, b: a @ b, [(2, 3), (3,)], lambda a: a),
     "@ batch": (lambda a, b: a @ b, [(2, 1, 2, 2), (3, 2, 2)], lambda a: a),
     "exp": (lambda a: a.exp(), [(2, 3)], lambda a: a),
-    "log": (lambda a: a.log(), [(2, 3)], positive),
+    "log": (lambda a: a.log(), [(2, 3)], bases),
     "tanh": (lambda a: a.tanh(), [(2, 3)], lambda a: a),
     "sech2": (lambda a: a.sech2(), [(2, 3)], lambda a: a),
     "sigmoid": (lambda a: a.sigmoid(), [(2, 3)], lambda a: a),
-    "relu": (lambda a: a.relu(), [(2, 3)], away_from_zero),
+    "relu": (lambda a: a.relu(), [(2, 3)], off_zero),
     "sum axis": (lambda a: a.sum(axis=1, keepdims=True), [(2, 3)], lambda a: a),
     "sum all": (lambda a: a.sum(), [(2, 3)], lambda a: a),
     "mean tuple": (lambda a: a.mean(axis=(0, 2)), [(2, 3, 2)], lambda a: a),
@@ -113,7 +107,7 @@ def test_jacobian_matches_finite_differences(name: str, data) -> None:
 @given(name=st.sampled_from(["max axis", "max all"]), data=st.data())
 def test_jacobian_of_max_matches_finite_differences(name: str, data) -> None:
     op = (lambda a: a.max(axis=0)) if name == "max axis" else (lambda a: a.max())
-    values = [distinct((3, 2), data)]
+    values = [data.draw(distinct((3, 2)))]
     child = build(op, values)
     np.testing.assert_allclose(child.factor(0).jacobian(), numeric_jacobian(op, values, 0), atol=1e-7)
 
@@ -128,7 +122,7 @@ def test_broadcasting_factors_match_finite_differences(symbol: str, pair, data) 
     engine_op: Op = {
         "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
     }[symbol]
-    values = [data.draw(arrays(pair[0])), away_from_zero(data.draw(arrays(pair[1])))]
+    values = [data.draw(arrays(pair[0])), off_zero(data.draw(arrays(pair[1])))]
     child = build(engine_op, values)
     np.testing.assert_allclose(child.data, op(*values), rtol=1e-14)
     for index in (0, 1):

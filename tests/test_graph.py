@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given
-from strategies import Expression, expressions
+from strategies import Expression, expressions, reachable
 
 from microgradvg import Tensor, Value, grad, topological_order, zero_grad
 from microgradvg.graph import edges, leaves
@@ -23,18 +23,6 @@ class Node:
     def __init__(self, *parents: Node, name: str = "") -> None:
         self.parents = parents
         self.name = name
-
-
-def reachable(root) -> dict[int, object]:
-    """Every node `root` depends on, by a plain search independent of the engine."""
-    seen = {id(root): root}
-    pending = [root]
-    while pending:
-        for parent in pending.pop().parents:
-            if id(parent) not in seen:
-                seen[id(parent)] = parent
-                pending.append(parent)
-    return seen
 
 
 def assert_topological(order: list, *roots) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import away_from_zero, distinct, leaf, positive
 
 import microgradvg as mg
 import microgradvg.nn
@@ -22,29 +23,6 @@ from microgradvg.functional import linear, sigmoid_cross_entropy, softmax_cross_
 from microgradvg.testing import arrays, broadcastable_shapes, gradcheck, shapes, tensors
 
 # ---- strategies --------------------------------------------------------------------------
-
-
-def leaf(array: np.ndarray) -> Tensor:
-    return Tensor(array, requires_grad=True)
-
-
-def away_from_zero(array: np.ndarray, gap: float = 0.1) -> np.ndarray:
-    """The same signs, magnitudes pushed past `gap` (for relu, division, x**negative)."""
-    return np.where(array >= 0, array + gap, array - gap)
-
-
-def positive(array: np.ndarray) -> np.ndarray:
-    """Magnitudes shifted into [0.2, …): bases for log and fractional or Tensor powers."""
-    return np.abs(array) + 0.2
-
-
-@st.composite
-def distinct(draw: st.DrawFn, shape: tuple[int, ...]) -> np.ndarray:
-    """Values at least 0.3 apart, so a max has no ties within a finite difference."""
-    size = int(np.prod(shape))
-    order = draw(st.permutations(range(size)))
-    jitter = draw(arrays((size,), -0.1, 0.1))
-    return (np.asarray(order, dtype=float) * 0.5 + jitter).reshape(shape)
 
 
 @st.composite
