@@ -7,18 +7,16 @@ factor with the running product, for `Value` and `Tensor` graphs alike.
 
 from __future__ import annotations
 
-import gc
-import heapq
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .formatting import DASH, aligned_table, count, from_log10, percent, significant
+from .best_paths import BestPaths, Edges, gc_paused
+from .chain_tables import brief, chain_table, path_table
+from .formatting import count
 from .graph import topological_order
 from .scalar import Value
 from .tensor import Tensor
@@ -28,11 +26,8 @@ Node = Value | Tensor
 # paths() without k, and Tensor chains (whose paths are ranked by computing each one),
 # enumerate every path; beyond this many they ask for a k or a smaller graph instead.
 MAX_ENUMERATED_PATHS = 100_000
-# Paths longer than this print their first and last few factors only.
-LONG_PATH = 24
+# print(chain) shows this many paths.
 SHOWN_PATHS = 3
-
-_NEG_INF = -math.inf
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ class Path:
     like wrt: the factors' VJPs applied to the seed from the output down to wrt.
     """
 
-    def __init__(self, chain: Chain, edges: tuple, log_abs: float = math.nan,
+    def __init__(self, chain: Chain, edges: Edges, log_abs: float = math.nan,
                  product: Any = None) -> None:
         self.chain = chain
         self.edges = edges  # ((child, slot), …) from wrt up
@@ -135,16 +130,14 @@ class Path:
         return result
 
     def __repr__(self) -> str:
-        return f"<Path of {len(self)} factors, product={_short(self.product)}>"
+        return f"<Path of {len(self)} factors, product={brief(self.product)}>"
 
     def __str__(self) -> str:
         return self.table()
 
     def table(self, title: str = "") -> str:
         """The aligned factor-by-factor table of this path."""
-        if self.chain.is_tensor:
-            return _tensor_path_table(self, title)
-        return _value_path_table(self, title)
+        return path_table(self, title)
 
 
 class Chain:
@@ -163,7 +156,7 @@ class Chain:
         self.wrt: Any = wrt
         self.is_tensor = isinstance(output, Tensor)
         self.seed = _check(output, wrt, seed)
-        with _gc_paused():
+        with gc_paused():
             self._order = topological_order(output)
             self.subgraph = self._between(wrt, output)
 
@@ -250,17 +243,17 @@ class Chain:
             return []
         if self.is_tensor:
             return self._tensor_paths[:k]
-        return self._search.top(k)
+        return [Path(self, edges, log_abs) for edges, log_abs in self._search.top(k)]
 
     @cached_property
-    def _search(self) -> _BestPaths:
-        return _BestPaths(self)
+    def _search(self) -> BestPaths:
+        return BestPaths(*self.subgraph)
 
     @cached_property
     def _tensor_paths(self) -> list[Path]:
         nodes, parents = self.subgraph
         found = []
-        stack: list[tuple[int, Any, tuple]] = [(len(nodes) - 1, self.seed, ())]
+        stack: list[tuple[int, Any, Edges]] = [(len(nodes) - 1, self.seed, ())]
         while stack:  # depth first from the output down, sharing each suffix's VJPs
             c, g, above = stack.pop()
             if c == 0:
@@ -288,43 +281,8 @@ class Chain:
         return f"<Chain {gradient}: {count(self.num_paths)} path{'' if self.num_paths == 1 else 's'}>"
 
     def __str__(self) -> str:
-        num_paths = self.num_paths
-        gradient = f"∂{self.name(self.output)}/∂{self.name(self.wrt)}"
-        if num_paths == 1:
-            title = f"{gradient} = the product of the factors along its one path"
-        else:
-            title = f"{gradient} = sum over {count(num_paths)} paths of the product of their factors"
-        lines = [title, ""]
-        if self.is_tensor and num_paths > MAX_ENUMERATED_PATHS:
-            shown: list[Path] = []
-        else:
-            shown = self.paths(SHOWN_PATHS)
-        for rank, path in enumerate(shown, start=1):
-            lines += [path.table(f"path {rank} of {count(num_paths)}"), ""]
-        lines.append(self._summary(shown))
-        return "\n".join(lines)
-
-    def _summary(self, shown: list[Path]) -> str:
-        total = self.total
-        if not shown:
-            return (f"{count(self.num_paths)} paths, too many to rank one by one in a Tensor "
-                    f"chain; ‖total‖ = {significant(float(np.linalg.norm(total)))}")
-        if self.is_tensor:
-            part = sum((p.product for p in shown), np.zeros(self.wrt.shape))
-            size = float(np.vdot(total, total))
-            share = float(np.vdot(part, total)) / size if size else math.nan
-            what = f"‖total‖ = {significant(math.sqrt(size))}"
-            text = "carry"
-        else:
-            part = math.fsum(p.product for p in shown)
-            share = part / total if total else math.nan
-            what = f"total = {significant(total)}"
-            text = f"sum to {significant(part)} ="
-        if len(shown) == self.num_paths:
-            return f"{count(self.num_paths)} path{'s' if len(shown) != 1 else ''}, {what}"
-        shown_share = DASH if math.isnan(share) else percent(share)
-        return (f"{len(shown)} of {count(self.num_paths)} paths shown; they {text} {shown_share} of "
-                f"the total; {what}")
+        too_many = self.is_tensor and self.num_paths > MAX_ENUMERATED_PATHS
+        return chain_table(self, [] if too_many else self.paths(SHOWN_PATHS))
 
 
 def chain(output: Node, wrt: Node, seed: Any = None) -> Chain:
@@ -348,147 +306,7 @@ def chain(output: Node, wrt: Node, seed: Any = None) -> Chain:
     return Chain(output, wrt, seed)
 
 
-# ---- the k-best search (Value graphs) ----------------------------------------
-
-
-class _BestPaths:
-    """k largest |products| by best-first search with an exact bound, on ln|factor|.
-
-    best(n) = max over edges n→c of ln|f| + best(c) is the largest completion from n
-    (one reverse sweep). Every path is the greedy completion with a last deviation
-    (a node, and its r-th best edge); a popped path spawns the next edge at its
-    deviation and a first deviation at each node of its greedy tail, only as many as
-    still could be among the k. Logs keep ranks right where products underflow; a
-    zero factor is ln 0 = −∞, so such paths come last.
-    """
-
-    def __init__(self, owner: Chain) -> None:
-        nodes, parents = owner.subgraph
-        m = len(nodes)
-        best, second = [_NEG_INF] * m, [_NEG_INF] * m
-        best[-1] = 0.0
-        degree = [0] * m
-        # The best and second-best out-edge of each node, as (child, slot, ln|factor|);
-        # flat lists of numbers, so building them allocates no objects per node.
-        child1, slot1, ln1 = [0] * m, [0] * m, [0.0] * m
-        child2, slot2, ln2 = [0] * m, [0] * m, [0.0] * m
-        isnan = math.isnan
-        with _gc_paused():
-            for c in range(m - 1, 0, -1):
-                below, derivatives = best[c], nodes[c].local_derivatives
-                for p, slot in parents[c]:
-                    ln = _ln_abs(derivatives[slot])
-                    v = ln + below
-                    if isnan(v):  # ln ∞ + ln 0: rank with the zeros
-                        v = _NEG_INF
-                    seen = degree[p]
-                    degree[p] = seen + 1
-                    if seen == 0:
-                        best[p], child1[p], slot1[p], ln1[p] = v, c, slot, ln
-                    elif v > best[p]:  # the old best becomes the runner-up
-                        second[p], child2[p], slot2[p] = best[p], child1[p], slot1[p]
-                        ln2[p] = ln1[p]
-                        best[p], child1[p], slot1[p], ln1[p] = v, c, slot, ln
-                    elif seen == 1 or v > second[p]:
-                        second[p], child2[p], slot2[p], ln2[p] = v, c, slot, ln
-        self.owner, self.nodes, self.degree = owner, nodes, degree
-        self.best, self.second = best, second
-        self.first = (child1, slot1, ln1)
-        self.runner_up = (child2, slot2, ln2)
-        self._ranked: dict[int, list] | None = None
-
-    def edge(self, u: int, rank: int) -> tuple[float, int, int, float]:
-        """Node u's out-edge of this rank by completion value (ties in graph order):
-        (ln|f| + best(child), child, slot, ln|f|)."""
-        if rank < 2:
-            children, slots, lns = self.first if rank == 0 else self.runner_up
-            child, slot, ln = children[u], slots[u], lns[u]
-            return (ln + self.best[child], child, slot, ln)
-        if self._ranked is None:  # every node's out-edges, only once a third one is wanted
-            nodes, parents = self.owner.subgraph
-            out: dict[int, list] = {}
-            for c in range(len(nodes) - 1, 0, -1):
-                derivatives = nodes[c].local_derivatives
-                for p, slot in parents[c]:
-                    if self.degree[p] > 2:
-                        ln = _ln_abs(derivatives[slot])
-                        v = ln + self.best[c]
-                        v = _NEG_INF if math.isnan(v) else v
-                        out.setdefault(p, []).append((v, c, slot, ln))
-            self._ranked = {p: sorted(edges, key=lambda e: -e[0]) for p, edges in out.items()}
-        return self._ranked[u][rank]
-
-    def top(self, k: int) -> list[Path]:
-        last, second, degree = len(self.nodes) - 1, self.second, self.degree
-        child1, slot1, ln1 = self.first
-        found: list[tuple[list, list, list]] = []  # (positions, slots, prefix logs)
-        heap: list[tuple] = [(-self.best[0], 0, None, 0, 0, 0)]
-        counter = 1
-        with _gc_paused():
-            while heap and len(found) < k:
-                _, _, base, cut, u, rank = heapq.heappop(heap)
-                if base is None:
-                    at, slots, logs, start = [0], [], [0.0], 0
-                else:
-                    at, slots, logs = base[0][:cut + 1], base[1][:cut], base[2][:cut + 1]
-                    _, c, slot, ln = self.edge(u, rank)
-                    at.append(c)
-                    slots.append(slot)
-                    logs.append(logs[-1] + ln)
-                    start = cut + 1
-                    if rank + 1 < degree[u]:
-                        value = logs[cut] + self.edge(u, rank + 1)[0]
-                        heapq.heappush(heap, (-value, counter, base, cut, u, rank + 1))
-                        counter += 1
-                n, total = at[-1], logs[-1]
-                while n != last:
-                    total += ln1[n]
-                    slots.append(slot1[n])
-                    n = child1[n]
-                    at.append(n)
-                    logs.append(total)
-                record = (at, slots, logs)
-                found.append(record)
-                still = k - len(found)
-                if still:
-                    deviations = [(logs[j] + second[at[j]], j) for j in range(start, len(at) - 1)
-                                  if degree[at[j]] > 1]
-                    for value, j in heapq.nlargest(still, deviations):
-                        key = math.inf if math.isnan(value) else -value
-                        heapq.heappush(heap, (key, counter, record, j, at[j], 1))
-                        counter += 1
-        nodes = self.nodes
-        paths = []
-        for at, slots, logs in found:
-            edges = tuple((nodes[at[j + 1]], slot) for j, slot in enumerate(slots))
-            paths.append(Path(self.owner, edges, logs[-1]))
-        return paths
-
-
-def _ln_abs(d: float) -> float:
-    """ln|d|, with ln 0 = −∞ and NaN ranked with the zeros."""
-    if d == 0.0 or math.isnan(d):
-        return _NEG_INF
-    return math.log(abs(d))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building tables over a large graph.
-
-    The tables hold no cycles, but their many small containers would trigger full
-    collections that walk the whole graph again and again (2–3× slower).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-# ---- checks and formatting -----------------------------------------------------
+# ---- checks ------------------------------------------------------------------
 
 
 def _check(output: Any, wrt: Any, seed: Any) -> Any:
@@ -531,71 +349,6 @@ def _describe(node: Any) -> str:
 
 # benchmarks/bench_chain.py imports count under its old private name.
 _count = count
-
-
-def _short(x: Any) -> str:
-    if isinstance(x, np.ndarray):
-        return f"array{x.shape} ‖·‖={significant(float(np.linalg.norm(x)))}"
-    return significant(x)
-
-
-def _elide(rows: list[list[str]]) -> list[list[str]]:
-    if len(rows) <= LONG_PATH:
-        return rows
-    keep = LONG_PATH // 3
-    return rows[:keep] + [[f"⋮  ({len(rows) - 2 * keep:,} more factors)"]] + rows[-keep:]
-
-
-def _joins(chain: Chain, factor: Factor) -> str:
-    """`parent → child`, naming the input slot when the parent fills several (x·x)."""
-    text = f"{chain.name(factor.parent)} → {chain.name(factor.child)}"
-    if sum(parent is factor.parent for parent in factor.child.parents) > 1:
-        text += f" (input {factor.index + 1})"
-    return text
-
-
-def _value_path_table(path: Path, title: str) -> str:
-    chain = path.chain
-    rows, running, sign, log10 = [], 1.0, 1.0, 0.0
-    for step, factor in enumerate(path.factors, start=1):
-        value = factor.value
-        running *= value
-        sign *= -1.0 if value < 0 else 1.0
-        log10 += math.log10(abs(value)) if value else _NEG_INF
-        fits = running != 0.0 and math.isfinite(running)
-        shown = significant(running) if fits or not math.isfinite(log10) else from_log10(sign, log10)
-        rows.append([str(step), factor.op, _joins(chain, factor), significant(value), shown])
-    product = path.product
-    head = f"{title}: " if title else ""
-    if (product == 0.0 or not math.isfinite(product)) and math.isfinite(log10):
-        summary = f"product = {from_log10(sign, log10)} (0.0 as a float)"
-    else:
-        summary = f"product = {significant(product)}"
-    lines = [f"{head}{len(path)} factor{'s' if len(path) != 1 else ''}, {summary}"]
-    lines += aligned_table(["step", "op", "joins", "factor", "running product"], _elide(rows),
-                           left=(1, 2), indent="  ")
-    return "\n".join(lines)
-
-
-def _tensor_path_table(path: Path, title: str) -> str:
-    chain = path.chain
-    gradients = path.gradients()
-    rows = []
-    for step, factor in enumerate(path.factors, start=1):
-        tensor_factor = factor.value
-        rows_, columns = tensor_factor.shape
-        gain = tensor_factor.gain
-        rows.append([
-            str(step), factor.op, _joins(chain, factor),
-            f"{rows_}×{columns}", significant(tensor_factor.norm()), DASH if gain is None else significant(gain),
-            significant(float(np.linalg.norm(gradients[step - 1]))),
-        ])
-    head = f"{title}: " if title else ""
-    norm = significant(float(np.linalg.norm(path.product)))
-    lines = [f"{head}{len(path)} factor{'s' if len(path) != 1 else ''}, ‖product‖ = {norm}"]
-    lines += aligned_table(["step", "op", "joins", "J shape", "‖J‖", "gain", "‖path grad‖ at parent"],
-                           _elide(rows), left=(1, 2), indent="  ")
-    return "\n".join(lines)
 
 
 __all__ = ["Chain", "Factor", "Path", "Subgraph", "chain"]

@@ -1,0 +1,138 @@
+"""The printed form of a chain: each path as an aligned table, factor by factor, and a summary.
+
+A Value path shows each factor and the running product (written from its logarithm where the
+float underflows); a Tensor path each Jacobian's shape, ‖J‖, gain and the path's gradient
+norm. `print(chain)` and `print(path)` come here; nothing else needs to.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .formatting import DASH, aligned_table, count, from_log10, optional, percent, significant
+
+if TYPE_CHECKING:  # for the annotations only: chain imports this module
+    from .chain import Chain, Factor, Path
+
+# Paths longer than this print their first and last few factors only.
+LONG_PATH = 24
+
+
+def chain_table(chain: Chain, shown: list[Path]) -> str:
+    """The title ∂output/∂wrt = …, a table for each path in `shown`, and the summary line."""
+    num_paths = chain.num_paths
+    gradient = f"∂{chain.name(chain.output)}/∂{chain.name(chain.wrt)}"
+    if num_paths == 1:
+        title = f"{gradient} = the product of the factors along its one path"
+    else:
+        title = f"{gradient} = sum over {count(num_paths)} paths of the product of their factors"
+    lines = [title, ""]
+    for rank, path in enumerate(shown, start=1):
+        lines += [path.table(f"path {rank} of {count(num_paths)}"), ""]
+    lines.append(_summary(chain, shown))
+    return "\n".join(lines)
+
+
+def _summary(chain: Chain, shown: list[Path]) -> str:
+    """How much of the total the shown paths carry: Σ shown / total, or for tensors the
+    projection ⟨Σ shown, total⟩ / ‖total‖²."""
+    total = chain.total
+    if not shown:
+        return (f"{count(chain.num_paths)} paths, too many to rank one by one in a Tensor "
+                f"chain; ‖total‖ = {significant(float(np.linalg.norm(total)))}")
+    if chain.is_tensor:
+        part = sum((p.product for p in shown), np.zeros(chain.wrt.shape))
+        size = float(np.vdot(total, total))
+        share = float(np.vdot(part, total)) / size if size else math.nan
+        what = f"‖total‖ = {significant(math.sqrt(size))}"
+        text = "carry"
+    else:
+        part = math.fsum(p.product for p in shown)
+        share = part / total if total else math.nan
+        what = f"total = {significant(total)}"
+        text = f"sum to {significant(part)} ="
+    if len(shown) == chain.num_paths:
+        return f"{count(chain.num_paths)} path{'s' if len(shown) != 1 else ''}, {what}"
+    shown_share = DASH if math.isnan(share) else percent(share)
+    return (f"{len(shown)} of {count(chain.num_paths)} paths shown; they {text} {shown_share} of "
+            f"the total; {what}")
+
+
+def path_table(path: Path, title: str = "") -> str:
+    """The aligned factor-by-factor table of one path, headed by `title` if given."""
+    if path.chain.is_tensor:
+        return _tensor_path_table(path, title)
+    return _value_path_table(path, title)
+
+
+def brief(x: Any) -> str:
+    """A product for a repr: a float to 4 figures, an array by its shape and norm."""
+    if isinstance(x, np.ndarray):
+        return f"array{x.shape} ‖·‖={significant(float(np.linalg.norm(x)))}"
+    return significant(x)
+
+
+def _value_path_table(path: Path, title: str) -> str:
+    rows, running, sign, log10 = [], 1.0, 1.0, 0.0
+    for step, factor in enumerate(path.factors, start=1):
+        value = factor.value
+        running *= value
+        sign *= -1.0 if value < 0 else 1.0
+        log10 += math.log10(abs(value)) if value else -math.inf
+        fits = running != 0.0 and math.isfinite(running)
+        shown = significant(running) if fits or not math.isfinite(log10) else from_log10(sign, log10)
+        rows.append([str(step), factor.op, _joins(path.chain, factor), significant(value), shown])
+    product = path.product
+    if (product == 0.0 or not math.isfinite(product)) and math.isfinite(log10):
+        summary = f"product = {from_log10(sign, log10)} (0.0 as a float)"
+    else:
+        summary = f"product = {significant(product)}"
+    return _with_heading(path, title, summary,
+                         ["step", "op", "joins", "factor", "running product"], rows)
+
+
+def _tensor_path_table(path: Path, title: str) -> str:
+    gradients = path.gradients()
+    rows = []
+    for step, factor in enumerate(path.factors, start=1):
+        tensor_factor = factor.value
+        rows_, columns = tensor_factor.shape
+        rows.append([
+            str(step), factor.op, _joins(path.chain, factor), f"{rows_}×{columns}",
+            significant(tensor_factor.norm()), optional(tensor_factor.gain, ".4g"),
+            significant(float(np.linalg.norm(gradients[step - 1]))),
+        ])
+    summary = f"‖product‖ = {significant(float(np.linalg.norm(path.product)))}"
+    return _with_heading(path, title, summary,
+                         ["step", "op", "joins", "J shape", "‖J‖", "gain", "‖path grad‖ at parent"],
+                         rows)
+
+
+def _with_heading(path: Path, title: str, summary: str, header: list[str],
+                  rows: list[list[str]]) -> str:
+    """'title: n factors, summary' over the table, its middle elided for long paths."""
+    head = f"{title}: " if title else ""
+    lines = [f"{head}{len(path)} factor{'s' if len(path) != 1 else ''}, {summary}"]
+    lines += aligned_table(header, _elide(rows), left=(1, 2), indent="  ")
+    return "\n".join(lines)
+
+
+def _elide(rows: list[list[str]]) -> list[list[str]]:
+    if len(rows) <= LONG_PATH:
+        return rows
+    keep = LONG_PATH // 3
+    return rows[:keep] + [[f"⋮  ({len(rows) - 2 * keep:,} more factors)"]] + rows[-keep:]
+
+
+def _joins(chain: Chain, factor: Factor) -> str:
+    """`parent → child`, naming the input slot when the parent fills several (x·x)."""
+    text = f"{chain.name(factor.parent)} → {chain.name(factor.child)}"
+    if sum(parent is factor.parent for parent in factor.child.parents) > 1:
+        text += f" (input {factor.index + 1})"
+    return text
+
+
+__all__ = ["LONG_PATH", "brief", "chain_table", "path_table"]
