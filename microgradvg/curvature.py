@@ -14,8 +14,8 @@ import numpy as np
 
 from .backprop import grad
 from .derivatives import hvp_from_gradients
-from .flow import Model, prepare_batch, tensor_cost, tensor_forward, tensor_twin
 from .formatting import optional
+from .forward_pass import Model, prepare_batch, tensor_cost, tensor_forward, tensor_twin
 from .nn.tensor import TensorMLP
 from .tensor import Tensor, is_grad_enabled, no_grad
 
