@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .chain import Chain, chain
+from .flow import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from .formatting import superscript
 from .nn import TensorMLP, apply_activation, cross_entropy, quadratic_cost
 from .optim import SGD
@@ -86,7 +88,7 @@ class InitialSpeeds:
 
     setup: Setup
     seeds: list[int]
-    flow: Any  # microgradvg.flow.LayerFlow
+    flow: LayerFlow
     speeds: np.ndarray  # (seeds, hidden layers)
 
     @property
@@ -100,7 +102,7 @@ class InitialSpeeds:
         return np.median(self.speeds, axis=0)
 
     @property
-    def hidden_stats(self) -> list[Any]:
+    def hidden_stats(self) -> list[LayerStats]:
         """The first seed's `LayerStats` of the hidden layers."""
         return list(self.flow.layers[: self.setup.hidden_layers])
 
@@ -118,8 +120,6 @@ def speeds_at_initialisation(
     C is the cost averaged over all `images` (N, 784) against one-hot `targets` (N, 10), so
     ∂C/∂bˡ is the gradient averaged over the examples, as Nielsen measures it.
     """
-    from .flow import layer_flow
-
     hidden = setup.hidden_layers
     flows = [layer_flow(setup.build(seed), images, targets, cost=setup.cost) for seed in seeds]
     speeds = np.array([np.asarray(flow.speeds(), dtype=float)[:hidden] for flow in flows])
@@ -142,8 +142,6 @@ def train(
     arrays (`epochs`, `speed_bias` (N+1, layers), `speed_weight`). `progress` wraps the
     epoch loop (e.g. a tqdm bar).
     """
-    from .flow import SpeedRecorder
-
     recorder = SpeedRecorder(model, images, targets, cost=setup.cost)
     optimizer = SGD(model.parameters(), lr=lr)
     inputs = Tensor(images)
@@ -156,7 +154,9 @@ def train(
     return recorder.as_arrays()
 
 
-def first_layer_chain(model: TensorMLP, setup: Setup, image: np.ndarray, target: np.ndarray) -> Any:
+def first_layer_chain(
+    model: TensorMLP, setup: Setup, image: np.ndarray, target: np.ndarray
+) -> Chain:
     """The chain of factors from b¹ to the cost Cₓ of one example: ∂Cₓ/∂b¹ = Σ'(z¹)(W²)ᵀΣ'(z²)…∇C.
 
     One image (784,) and its one-hot target (10,): every Jacobian is then a small matrix
@@ -164,8 +164,6 @@ def first_layer_chain(model: TensorMLP, setup: Setup, image: np.ndarray, target:
     through a layer is two factors, σ'(zˡ) (diagonal) and Wˡ⁺¹; the nodes are labelled
     zˡ and aˡ as in the book.
     """
-    from .chain import chain
-
     cost = setup.cost_of(labelled_forward(model, image[None, :]), target[None, :])  # (1, 784)
     cost.label = "C"
     cost.backward()  # the factors report their gains on this pass's gradients
