@@ -203,6 +203,31 @@ def test_leaf_grad_after_sum_is_writeable() -> None:
     np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))
 
 
+# ---- 0-d leaves keep ndarray gradients (review A6) -------------------------------------------
+
+
+def test_a_0d_leaf_used_twice_gets_an_ndarray_gradient() -> None:
+    x = Tensor(np.array(3.0), requires_grad=True)
+    (x * x).backward()  # two edges into x: numpy adds two 0-d arrays into a scalar
+    assert type(x.grad) is np.ndarray and x.grad.shape == () and float(x.grad) == 6.0
+
+
+def test_a_0d_leaf_keeps_an_ndarray_gradient_across_backward_calls() -> None:
+    x = Tensor(np.array(3.0), requires_grad=True)
+    y = x * 2.0
+    y.backward()
+    y.backward()  # old + new
+    assert type(x.grad) is np.ndarray and float(x.grad) == 4.0
+    x.grad += 1.0  # and it can be updated in place like any other gradient
+    assert float(x.grad) == 5.0
+
+
+def test_a_0d_input_to_grad_gets_an_ndarray() -> None:
+    x = Tensor(np.array(3.0), requires_grad=True)
+    (g,) = mg.grad(x * x + x, x)
+    assert type(g.data) is np.ndarray and float(g.data) == 7.0
+
+
 # ---- deep graphs --------------------------------------------------------------------------
 
 
@@ -255,6 +280,46 @@ def test_grad_to_an_intermediate() -> None:
     h = x.exp()
     (g,) = mg.grad((h * h).sum(), h)
     np.testing.assert_allclose(g.data, 2.0 * h.data, rtol=1e-14)
+
+
+def test_grad_to_an_input_that_does_not_require_grad_is_an_error() -> None:
+    # review A1: x is in the graph, but as a constant no gradient reaches it; zeros would lie.
+    x, w = Tensor(rng.standard_normal(3)), random_leaf(3)
+    loss = (x * w).sum()
+    with pytest.raises(ValueError, match="requires_grad"):
+        mg.grad(loss, [x])
+    with pytest.raises(ValueError, match="input 1"):
+        mg.grad(loss, [w, x])
+    (gw,) = mg.grad(loss, [w])
+    np.testing.assert_array_equal(gw.data, x.data)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda x, y: [(x + y).sum(), [x, y]],
+        lambda x, y: [(x - y).sum(), [x, y]],
+        lambda x, y: [x.sum() + y.sum(), [x, y]],
+        lambda x, y: [(x.reshape(3, 1) + y).sum(), [x, y]],
+        lambda x, y: [x.sum(), [x]],
+        lambda x, y: [(x * 2.0).sum(), [x, x]],
+        lambda x, y: [mg.stack([x, y]).sum(), [x, y]],
+    ],
+    ids=["x+y", "x-y", "Σx+Σy", "broadcast", "Σx", "the same input twice", "stack"],
+)
+def test_grad_returns_separate_writeable_arrays(build) -> None:
+    # review A7: rules pass one array (or a read-only broadcast view) to several parents.
+    x, y = random_leaf(3), random_leaf(3)
+    output, inputs = build(x, y)
+    results = mg.grad(output, inputs)
+    expected = [g.data.copy() for g in results]
+    for i, g in enumerate(results):
+        assert g.data.flags.writeable
+        for other in results[i + 1 :]:
+            assert not np.shares_memory(g.data, other.data)
+    results[0].data += 100.0  # in place, as an optimiser would
+    for g, before in zip(results[1:], expected[1:]):
+        np.testing.assert_array_equal(g.data, before)
 
 
 def test_grad_errors() -> None:

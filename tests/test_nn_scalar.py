@@ -256,9 +256,13 @@ def test_model_zero_grad_resets_every_parameter():
         (lambda: MLP(2), TypeError, ["MLP"]),
         (lambda: MLP([2], [3, 1]), TypeError, ["MLP"]),
         (lambda: MLP(2, [3], engine="gpu"), ValueError, ["gpu", "scalar"]),
+        # review A8: a Tensor-only option must not be silently dropped by a scalar MLP
+        (lambda: MLP(2, [3, 1], dtype=np.float32), TypeError, ["dtype"]),
+        (lambda: MLP([2, 3, 1], engine="scalar", dtype=np.float32), TypeError, ["dtype"]),
     ],
     ids=["nin 0", "no layers", "empty layer", "float size", "activation", "output activation",
-         "neuron activation", "init", "seed", "input length", "nin alone", "list nin", "engine"],
+         "neuron activation", "init", "seed", "input length", "nin alone", "list nin", "engine",
+         "tensor option", "tensor option, engine='scalar'"],
 )
 def test_bad_arguments_raise_errors_naming_them(make, error, words):
     with pytest.raises(error) as raised:

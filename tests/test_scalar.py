@@ -274,6 +274,48 @@ def test_value_zero_grad_resets_one_node():
     assert a.grad == 0.0
 
 
+# ---- rounding and overflow like Python's floats (review A3, A9) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [(3.0, 10.0), (1.0, 3.0), (2.0, 7.0), (0.7, 0.1), (1e-300, 5e-324), (1e300, 1e-10)]
+)
+def test_value_division_is_one_correctly_rounded_division(a, b):
+    # a·(1/b) rounds twice: 3/10 would be 0.30000000000000004, and 1e-300/5e-324 infinite.
+    assert (Value(a) / Value(b)).data == a / b
+    assert (Value(a) / b).data == a / b and (a / Value(b)).data == a / b
+
+
+def test_a_tiny_divisor_gives_a_finite_quotient():
+    quotient = (Value(1e-300) / Value(5e-324)).data
+    assert math.isfinite(quotient) and quotient == 1e-300 / 5e-324
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda: Value.sum([Value(1e308)] * 2), math.inf),
+        (lambda: Value.sum([Value(-1e308), Value(-1e308), Value(1.0)]), -math.inf),
+        (lambda: Value.linear([Value(1e308)] * 2, [Value(1.0)] * 2, Value(0.0)), math.inf),
+        (lambda: Value.sum([Value(math.inf), Value(1.0)]), math.inf),
+    ],
+    ids=["sum 2e308", "sum -2e308", "linear 2e308", "sum inf"],
+)
+def test_sum_and_linear_overflow_to_infinity_like_plus(build, expected):
+    assert build().data == expected
+    assert (Value(1e308) + Value(1e308)).data == math.inf  # what + does, for comparison
+
+
+def test_sum_of_opposite_infinities_is_nan_like_plus():
+    assert math.isnan(Value.sum([Value(math.inf), Value(-math.inf)]).data)
+    assert math.isnan((Value(math.inf) + Value(-math.inf)).data)
+
+
+def test_sum_is_still_correctly_rounded_where_it_is_finite():
+    # Left to right, 1e16 + 1 + 1 − 1e16 is 0 (each 1 is lost); the exact sum is 2.
+    assert Value.sum([Value(1e16), Value(1.0), Value(1.0), Value(-1e16)]).data == 2.0
+
+
 # ---- errors ---------------------------------------------------------------------------
 
 
