@@ -18,6 +18,7 @@ import graphviz
 import numpy as np
 
 from . import style
+from .nodes import as_array, gradient_magnitude, is_scalar, node_attributes
 
 PARAMETER_LABEL = re.compile(r"^L(\d+)\.(?:n(\d+)\.)?([A-Za-z]+)")
 INPUT_LABEL = re.compile(r"^x\d*$")
@@ -187,8 +188,6 @@ def _draw(
     legend: bool,
     rankdir: str,
 ) -> graphviz.Digraph:
-    from .graphs import gradient_magnitude, is_scalar
-
     groups: dict[Key, Group] = {}
     for node, key in zip(order, keys):
         group = groups.get(key)
@@ -254,10 +253,8 @@ def _draw(
 
 
 def _group_attributes(group: Group, inside: int, is_root: bool) -> dict[str, str]:
-    from .graphs import _node_attributes
-
     if group.members == 1:
-        return _node_attributes(group.first, is_root, faded=False)
+        return node_attributes(group.first, is_root, faded=False)
     norm = group.norm
     look = style.look(norm)
     lines = []
@@ -286,8 +283,6 @@ def _group_attributes(group: Group, inside: int, is_root: bool) -> dict[str, str
 
 def _flow_function(order: Sequence[Any]) -> Callable[[Any, int], tuple[float | None, float | None]]:
     """(factor, gradient through the edge) of an edge: floats for Values, a VJP norm for Tensors."""
-    from .graphs import is_scalar
-
     if is_scalar(order[0]):
 
         def scalar_flow(child: Any, index: int) -> tuple[float | None, float | None]:
@@ -301,10 +296,9 @@ def _flow_function(order: Sequence[Any]) -> Callable[[Any, int], tuple[float | N
         return scalar_flow
 
     def tensor_flow(child: Any, index: int) -> tuple[float | None, float | None]:
-        grad = child.grad
+        grad = as_array(child.grad)
         if grad is None:
             return None, None
-        g = np.asarray(getattr(grad, "data", grad))
-        return None, float(np.linalg.norm(child.factor(index).vjp(g)))
+        return None, float(np.linalg.norm(child.factor(index).vjp(grad)))
 
     return tensor_flow

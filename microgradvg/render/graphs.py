@@ -14,6 +14,7 @@ import numpy as np
 from ..graph import edges, topological_order
 from . import style
 from .collapse import collapsed_graph
+from .nodes import as_array, is_constant, is_scalar, node_attributes
 
 DEFAULT_MAX_NODES = 300
 TENSOR_FACTORS = ("gain", "norm", "both")
@@ -153,7 +154,7 @@ def _picture(
     for node in order:
         i = ids[id(node)]
         faded = highlight is not None and path_nodes is not None and i not in path_nodes
-        graph.node(f"n{i}", **_node_attributes(node, i in root_ids, faded))
+        graph.node(f"n{i}", **node_attributes(node, i in root_ids, faded))
     for child, index, parent in graph_edges:
         key = (ids[id(parent)], ids[id(child)], index)
         ranks = None if highlight is None else highlight.get(key, [])
@@ -180,49 +181,6 @@ def _how_to_read(node: Any, tensor_factor: str) -> str:
     return f"edge label: {parts[tensor_factor]}; colour and width: ‖gradient‖"
 
 
-def _node_attributes(node: Any, is_root: bool, faded: bool) -> dict[str, str]:
-    magnitude = gradient_magnitude(node.grad)
-    look = style.look(magnitude)
-    title = f"<B>{style.escape(node.label)}</B>" if node.label else ""
-    if node.op:
-        op = style.escape(node.op)
-        title = f"{title} · {op}" if title else f"<B>{op}</B>"
-    if not title:
-        title = "<B>constant</B>" if _is_constant(node) else "<B>leaf</B>"
-    attributes = {
-        "label": style.html_lines(title, *_node_lines(node)),
-        "shape": "box",
-        "style": "rounded,filled" if node.parents else "filled",
-        "color": look.colour,
-        "fillcolor": style.tint(look.colour),
-        "penwidth": str(look.pen),
-    }
-    if is_root:
-        attributes["peripheries"] = "2"
-    if faded:
-        attributes.update(
-            color=style.FADED_COLOUR, fillcolor="white", fontcolor=style.FADED_TEXT, penwidth="0.6"
-        )
-    return attributes
-
-
-def _node_lines(node: Any) -> list[str]:
-    if is_scalar(node):
-        return [f"data {style.number(node.data)}", f"grad {style.number(node.grad)}"]
-    data = np.asarray(node.data)
-    grad = _array(node.grad)
-    lines = [f"shape {tuple(data.shape)}"]
-    if data.size <= 4:
-        lines.append(f"data {_values(data)}")
-        lines.append("grad —" if grad is None else f"grad {_values(grad)}")
-    else:
-        lines.append(f"‖data‖ {style.number(float(np.linalg.norm(data)))}")
-        lines.append(
-            "‖grad‖ —" if grad is None else f"‖grad‖ {style.number(float(np.linalg.norm(grad)))}"
-        )
-    return lines
-
-
 def _edge_attributes(
     child: Any, index: int, tensor_factor: str, ranks: list[int] | None, several: bool = False
 ) -> dict[str, str]:
@@ -230,7 +188,7 @@ def _edge_attributes(
     if is_scalar(child):
         factor = child.factor(index)
         text, flow = style.number(factor, 3), abs(factor * child.grad)
-    elif _is_constant(child.parents[index]):
+    elif is_constant(child.parents[index]):
         # backward() sends no gradient into a Tensor that does not require grad.
         return _constant_edge(ranks)
     else:
@@ -268,14 +226,9 @@ def _constant_edge(ranks: list[int] | None) -> dict[str, str]:
     return attributes
 
 
-def _is_constant(node: Any) -> bool:
-    """A Tensor leaf that needs no gradient (an input batch, a target, a constant)."""
-    return not node.parents and getattr(node, "requires_grad", True) is False
-
-
 def _tensor_edge(factor: Any, child: Any, tensor_factor: str) -> tuple[str, float | None]:
     """The edge label of a TensorFactor and the norm of the gradient it passes on."""
-    grad = _array(child.grad)
+    grad = as_array(child.grad)
     flow = gain = None
     if grad is not None:
         flow = float(np.linalg.norm(factor.vjp(grad)))
@@ -350,33 +303,6 @@ def _quantity(value: Any) -> str:
 
 
 # ---- helpers ----------------------------------------------------------------------------
-
-
-def is_scalar(node: Any) -> bool:
-    """True for a node of the scalar engine (plain float data), False for a Tensor."""
-    return isinstance(node.data, (int, float)) and not isinstance(node.data, np.generic)
-
-
-def gradient_magnitude(grad: Any) -> float | None:
-    """|grad| for a float, ‖grad‖ for an array or Tensor, None when there is none yet."""
-    if grad is None:
-        return None
-    if isinstance(grad, (int, float)):
-        return abs(float(grad))
-    array = _array(grad)
-    return None if array is None else float(np.linalg.norm(array))
-
-
-def _array(grad: Any) -> np.ndarray | None:
-    if grad is None:
-        return None
-    return np.asarray(getattr(grad, "data", grad))
-
-
-def _values(array: np.ndarray) -> str:
-    flat = array.reshape(-1)
-    text = ", ".join(style.number(float(x), 3) for x in flat)
-    return text if array.ndim == 0 else f"[{text}]"
 
 
 def _check_options(max_nodes: int, tensor_factor: str) -> None:

@@ -1,0 +1,93 @@
+"""How one node of a computation graph is drawn: a box titled by its label and op, showing
+its data and gradient, coloured by |grad| on the fixed scale. The full picture (`graphs`)
+and the collapsed one (`collapse`, for a group of one) both draw nodes this way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import style
+
+
+def node_attributes(node: Any, is_root: bool, faded: bool) -> dict[str, str]:
+    """Graphviz attributes of one node: a box titled by label and op, with its data and
+    grad, coloured by |grad| on the fixed scale; a double border for a root, grey if faded."""
+    magnitude = gradient_magnitude(node.grad)
+    look = style.look(magnitude)
+    title = f"<B>{style.escape(node.label)}</B>" if node.label else ""
+    if node.op:
+        op = style.escape(node.op)
+        title = f"{title} · {op}" if title else f"<B>{op}</B>"
+    if not title:
+        title = "<B>constant</B>" if is_constant(node) else "<B>leaf</B>"
+    attributes = {
+        "label": style.html_lines(title, *_node_lines(node)),
+        "shape": "box",
+        "style": "rounded,filled" if node.parents else "filled",
+        "color": look.colour,
+        "fillcolor": style.tint(look.colour),
+        "penwidth": str(look.pen),
+    }
+    if is_root:
+        attributes["peripheries"] = "2"
+    if faded:
+        attributes.update(
+            color=style.FADED_COLOUR, fillcolor="white", fontcolor=style.FADED_TEXT, penwidth="0.6"
+        )
+    return attributes
+
+
+def _node_lines(node: Any) -> list[str]:
+    if is_scalar(node):
+        return [f"data {style.number(node.data)}", f"grad {style.number(node.grad)}"]
+    data = np.asarray(node.data)
+    grad = as_array(node.grad)
+    lines = [f"shape {tuple(data.shape)}"]
+    if data.size <= 4:
+        lines.append(f"data {_values(data)}")
+        lines.append("grad —" if grad is None else f"grad {_values(grad)}")
+    else:
+        lines.append(f"‖data‖ {style.number(float(np.linalg.norm(data)))}")
+        lines.append(
+            "‖grad‖ —" if grad is None else f"‖grad‖ {style.number(float(np.linalg.norm(grad)))}"
+        )
+    return lines
+
+
+def is_scalar(node: Any) -> bool:
+    """True for a node of the scalar engine (plain float data), False for a Tensor."""
+    return isinstance(node.data, (int, float)) and not isinstance(node.data, np.generic)
+
+
+def gradient_magnitude(grad: Any) -> float | None:
+    """|grad| for a float, ‖grad‖ for an array or Tensor, None when there is none yet."""
+    if grad is None:
+        return None
+    if isinstance(grad, (int, float)):
+        return abs(float(grad))
+    array = as_array(grad)
+    return None if array is None else float(np.linalg.norm(array))
+
+
+def is_constant(node: Any) -> bool:
+    """A Tensor leaf that needs no gradient (an input batch, a target, a constant)."""
+    return not node.parents and getattr(node, "requires_grad", True) is False
+
+
+def as_array(grad: Any) -> np.ndarray | None:
+    """A gradient as an ndarray (a Tensor's data, or the array itself), None when there is none."""
+    if grad is None:
+        return None
+    return np.asarray(getattr(grad, "data", grad))
+
+
+def _values(array: np.ndarray) -> str:
+    flat = array.reshape(-1)
+    text = ", ".join(style.number(float(x), 3) for x in flat)
+    return text if array.ndim == 0 else f"[{text}]"
+
+
+__all__ = ["as_array", "gradient_magnitude", "is_constant", "is_scalar", "node_attributes"]
