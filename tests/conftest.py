@@ -1,4 +1,4 @@
-"""Shared pytest set-up: the hypothesis profiles and a fixture for huge graphs.
+"""Shared pytest set-up: the hypothesis profiles, a fixture for huge graphs, strict numpy.
 
 "ci" (the default) keeps the whole suite to a few minutes on two cores: no
 per-example deadline (a slow CI machine is not a bug) and a modest number of
@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -34,3 +35,11 @@ def collector_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+@pytest.fixture
+def strict_numpy():
+    """Overflow, invalid operations and division by zero raise instead of warning, so a
+    stable formula that quietly goes through inf or nan on the way fails."""
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        yield

@@ -5,8 +5,8 @@
 should compute written out independently, and the domain where it is smooth.
 `expressions()` draws random expression DAGs over it that reuse nodes (`a*a`,
 shared sub-expressions); `leaves()`, `constants()`, `domain_arrays()` and
-`distinct()` draw inputs; `positive`, `away_from_zero`, `leaf` and `reachable`
-are the small helpers several test modules share.
+`distinct()` draw inputs; `positive`, `away_from_zero`, `leaf`, `reachable`,
+`reference_log_softmax` and `EXTREME` are what several test modules share.
 """
 
 from __future__ import annotations
@@ -62,6 +62,16 @@ def reachable(root: Any) -> dict[int, Any]:
                 seen[id(parent)] = parent
                 pending.append(parent)
     return seen
+
+
+def reference_log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
+    """log softmax in plain numpy, shifted by the max (the reference for softmax and its losses)."""
+    shifted = a - a.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+# Logits at ±1000, where a naive exp overflows; row 1 has two tied maxima.
+EXTREME = np.array([[-1000.0, 1000.0, 0.0], [1000.0, 1000.0, -1000.0]])
 
 
 @st.composite

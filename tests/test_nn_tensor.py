@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import leaf
 
 import microgradvg as mg
 from microgradvg import Tensor, Value
@@ -24,6 +27,7 @@ from microgradvg.nn import (
     softmax_cross_entropy,
 )
 from microgradvg.optim import SGD
+from microgradvg.testing import arrays, gradcheck
 
 # ---- MLP construction, seeding, names ----------------------------------------------
 
@@ -338,6 +342,16 @@ def test_loss_shape_mismatches_name_the_loss_and_shapes() -> None:
         quadratic_cost(Tensor(Z), T.T)
     with pytest.raises(ValueError, match=r"sigmoid_cross_entropy.*\(2, 3\).*\(3,\)"):
         sigmoid_cross_entropy(Tensor(Z), T[0])
+
+
+@given(shape=st.sampled_from([(3,), (1, 2), (4, 3)]), data=st.data())
+def test_nn_losses_gradcheck(shape, data) -> None:
+    z = leaf(data.draw(arrays(shape, -4, 4)))
+    y = data.draw(arrays(shape, 0, 1))
+    w = leaf(data.draw(arrays((2, 3))))
+    gradcheck(lambda t: mg.nn.quadratic_cost(t, y), z)
+    gradcheck(lambda t: mg.nn.cross_entropy(t.sigmoid(), y), z)
+    gradcheck(lambda t, u: mg.nn.l2_penalty([t, u], 0.7), z, w)
 
 
 def test_l2_penalty_is_half_lambda_sum_of_squares() -> None:
