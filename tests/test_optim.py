@@ -130,9 +130,36 @@ def test_adam_updates_scalar_values() -> None:
         (lambda w: SGD([w], lr=0.0), "lr"),
         (lambda w: SGD([w], lr=0.1, momentum=1.0), "momentum"),
         (lambda w: Adam([w], lr=-1.0), "lr"),
+        (lambda w: SGD([w], lr=0.1, weight_decay=-0.01), "weight_decay"),
+        (lambda w: Adam([w], lr=0.1, betas=(0.9, 1.0)), "betas"),
+        (lambda w: Adam([w], lr=0.1, betas=(-0.1, 0.999)), "betas"),
+        (lambda w: Adam([w], lr=0.1, betas=(0.9,)), "betas"),
+        (lambda w: Adam([w], lr=0.1, eps=0.0), "eps"),
     ],
 )
 def test_bad_settings_raise(make, message: str) -> None:
     w = Tensor(np.ones(2), requires_grad=True)
     with pytest.raises(ValueError, match=message):
         make(w)
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda ps: SGD(ps, lr=0.1),
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+        lambda ps: Adam(ps, lr=0.1),
+    ],
+    ids=["sgd", "sgd momentum decay", "adam"],
+)
+def test_a_step_after_backward_with_create_graph_uses_the_gradients_numbers(factory) -> None:
+    # After backward(create_graph=True), .grad is a Tensor; the step must read its numbers.
+    plain = Tensor(W0.copy(), requires_grad=True)
+    graphed = Tensor(W0.copy(), requires_grad=True)
+    loss_of(plain).backward()
+    loss_of(graphed).backward(create_graph=True)
+    assert isinstance(graphed.grad, Tensor)
+    factory([plain]).step()
+    factory([graphed]).step()
+    assert type(graphed.data) is np.ndarray
+    np.testing.assert_array_equal(graphed.data, plain.data)

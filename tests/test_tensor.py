@@ -709,6 +709,17 @@ def test_a_negative_base_to_a_fractional_tensor_exponent_is_an_error(build) -> N
         build()
 
 
+@pytest.mark.parametrize("symbol", list(BINARY))
+def test_a_tensor_and_a_value_do_not_mix(symbol: str) -> None:
+    # The engines keep separate graphs: a silent mix would drop one side's gradient.
+    op = BINARY[symbol]
+    t, v = Tensor([1.0, 2.0], requires_grad=True), Value(2.0)
+    with pytest.raises(TypeError, match="Value"):
+        op(t, v)
+    with pytest.raises(TypeError, match="Value"):
+        op(v, t)
+
+
 def test_integer_powers_of_negative_bases_are_fine() -> None:
     x = leaf(np.array([-2.0, 3.0]))
     (x**3).sum().backward()
