@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from microgradvg.chain import _count, chain
+from microgradvg import chain
+from microgradvg.formatting import count
 from microgradvg.graph import topological_order, zero_grad
 from microgradvg.scalar import Value
 from microgradvg.spread import spread
@@ -65,7 +66,7 @@ def main() -> None:
     c = chain(output, x)
     top = c.paths(args.k)
     print(f"graph: {nodes:,} nodes, width {args.width}, depth {args.depth}; "
-          f"{_count(c.num_paths)} paths from x0, each of {len(top[0]):,} factors")
+          f"{count(c.num_paths)} paths from x0, each of {len(top[0]):,} factors")
     print(f"best path: ln|product| = {top[0].log_abs:.2f} (product {top[0].product:.3g}); "
           f"total ∂out/∂x0 = {c.total:.3g}")
 

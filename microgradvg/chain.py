@@ -347,8 +347,5 @@ def _describe(node: Any) -> str:
     return repr(node)
 
 
-# benchmarks/bench_chain.py imports count under its old private name.
-_count = count
-
 
 __all__ = ["Chain", "Factor", "Path", "Subgraph", "chain"]

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from ..experiments import InitialSpeeds, Setup
+from ..formatting import aligned_table
 
 SLOPE_BOUNDS = {
     "sigmoid": "σ'(z) ≤ 1/4",
@@ -63,7 +64,7 @@ def speed_report(speeds: InitialSpeeds, source: str, count: int) -> str:
         f"Speed of learning at initialisation: ‖∂C/∂bˡ‖, C averaged over {count} images of {source}",
         f"network {list(setup.sizes)}: {describe(setup)}",
         "",
-        *_table(header, rows),
+        *aligned_table(header, rows),
         "",
         explanation(speeds.median, setup.activation),
     ]
@@ -105,16 +106,9 @@ def training_report(history: np.ndarray, epochs: int, lr: float) -> str:
     rows = [[str(layer + 1), f"{history[0, layer]:.4g}", f"{history[-1, layer]:.4g}"]
             for layer in range(history.shape[1])]
     title = f"Speed of learning during {epochs} epochs of full-batch gradient descent, η = {lr:g}:"
-    return "\n".join([title, "", *_table(header, rows)])
+    return "\n".join([title, "", *aligned_table(header, rows)])
 
 
 def describe(setup: Setup) -> str:
     """The setup in words: 'sigmoid hidden layers, nielsen init, cross_entropy cost'."""
     return f"{setup.activation} hidden layers, {setup.init} init, {setup.cost} cost"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)).rstrip()
-            for row in [header, *rows]]
-
