@@ -326,3 +326,12 @@ def test_sgd_training_reduces_a_small_regression_loss():
         losses.append(loss.data)
     assert losses[-1] < 0.25 * losses[0]
     assert all(later <= earlier * (1 + 1e-9) for earlier, later in pairwise(losses))
+
+
+def test_a_neurons_nodes_are_labelled_so_chains_read_neuron_by_neuron() -> None:
+    model = MLP(2, [3, 1], activation="tanh", output_activation="linear", seed=0)
+    out = model([0.5, -1.0])
+    assert out.label == "L2.n0.z"  # a linear output layer: the pre-activation is the output
+    hidden = [parent for parent in out.parents if parent.op == "tanh"]
+    assert sorted(node.label for node in hidden) == ["L1.n0.a", "L1.n1.a", "L1.n2.a"]
+    assert sorted(node.parents[0].label for node in hidden) == ["L1.n0.z", "L1.n1.z", "L1.n2.z"]

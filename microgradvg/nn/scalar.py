@@ -36,15 +36,25 @@ def as_values(x: Input) -> list[Value]:
 
 
 class Neuron:
-    """aˡⱼ = activation(Σᵢ wⱼᵢ xᵢ + bⱼ), its pre-activation one `linear` node."""
+    """aˡⱼ = activation(Σᵢ wⱼᵢ xᵢ + bⱼ), its pre-activation one `linear` node.
+
+    The nodes it makes are labelled too (`L1.n3.z`, `L1.n3.a`), so a chain through
+    the network reads neuron by neuron.
+    """
 
     def __init__(self, weights: Sequence[float], bias: float, activation: str, label: str) -> None:
+        self.label = label
         self.w = [Value(w, f"{label}.w{i}") for i, w in enumerate(weights)]
         self.b = Value(bias, f"{label}.b")
         self.activation = check_activation(activation)
 
     def __call__(self, x: Input) -> Value:
-        return activate(Value.linear(self.w, as_values(x), self.b), self.activation)
+        z = Value.linear(self.w, as_values(x), self.b)
+        z.label = f"{self.label}.z"
+        a = activate(z, self.activation)
+        if a is not z:
+            a.label = f"{self.label}.a"
+        return a
 
     def parameters(self) -> list[Value]:
         """Weights then bias."""
