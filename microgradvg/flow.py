@@ -226,17 +226,26 @@ class SpeedRecorder:
         self.epochs: list[float] = []
         self.flows: list[LayerFlow] = []
 
-    def record(self, epoch: float) -> LayerFlow:
-        """Measure the flow on the recorder's batch now and keep it under `epoch`."""
+    def record(self, epoch: float, keep_gradients: bool = False) -> LayerFlow:
+        """Measure the flow on the recorder's batch now and keep it under `epoch`.
+
+        The parameters' `.grad`s are put back as they were, unless `keep_gradients`:
+        then they hold ∂C/∂param of the recorder's batch, ready for a full-batch step.
+        """
         parameters: list[Any] = self.model.parameters()
         saved = [p.grad for p in parameters]
+        restore = not keep_gradients
         try:
             flow = layer_flow(
                 self.model, self.inputs, self.targets, self.cost, self.curvature, self.lr
             )
+        except BaseException:
+            restore = True
+            raise
         finally:
-            for p, g in zip(parameters, saved):
-                p.grad = g
+            if restore:
+                for p, g in zip(parameters, saved):
+                    p.grad = g
         self.epochs.append(epoch)
         self.flows.append(flow)
         return flow

@@ -418,3 +418,18 @@ def test_recorder_during_training(engine: str) -> None:
     np.testing.assert_allclose(arrays["speed_bias"], np.array(expected), rtol=1e-12)
     assert np.isnan(arrays["gain"][:, -1]).all()
     assert not np.allclose(arrays["speed_bias"][0], arrays["speed_bias"][-1])  # training moved them
+
+
+def test_recording_can_keep_the_batch_gradient_for_the_training_step() -> None:
+    model, x, y, cost = build([3, 4, 4, 2], 6, CASES[0], "nielsen", 7)
+    recorder = SpeedRecorder(model, x, y, cost=cost)
+    params = model.parameters()
+    for p in params:
+        p.grad = np.full_like(p.data, 123.0)  # a stale gradient that must not survive
+    recorder.record(0, keep_gradients=True)
+    kept = [p.grad.copy() for p in params]
+    for p in params:
+        p.grad = None
+    mg.nn.cross_entropy(model(x), y).backward()  # CASES[0]'s cost on the batch, computed afresh
+    for p, g in zip(params, kept):
+        np.testing.assert_allclose(g, p.grad, rtol=1e-13, atol=0)
