@@ -159,16 +159,8 @@ class Value:
         if type(other) is Value:
             exponent = other.data
             power = _power(base, exponent)
-            if base > 0.0:
-                by_exponent = power * math.log(base)
-            elif base == 0.0:
-                by_exponent = 0.0
-            else:
-                raise ValueError(
-                    f"**: base {base!r} is negative, so ∂(a**b)/∂b = a**b·ln(a) is undefined; "
-                    "a Value exponent needs a base ≥ 0"
-                )
-            return _result(power, (self, other), (_power_slope(base, exponent), by_exponent), "**")
+            slopes = (_power_slope(base, exponent), _exponent_slope(base, power))
+            return _result(power, (self, other), slopes, "**")
         if isinstance(other, Real):
             power = _power(base, float(other))
             return _result(power, (self,), (_power_slope(base, float(other)),), "**")
@@ -178,18 +170,8 @@ class Value:
         """∂(cᵃ)/∂a = cᵃ·ln c, for a base c > 0 (or c = 0 with a > 0)."""
         if not isinstance(other, Real):
             return NotImplemented
-        other = float(other)
-        power = _power(other, self.data)
-        if other > 0:
-            slope = power * math.log(other)
-        elif other == 0:
-            slope = 0.0
-        else:
-            raise ValueError(
-                f"**: base {other!r} is negative, so ∂(c**a)/∂a = c**a·ln(c) is undefined; "
-                "use a base ≥ 0"
-            )
-        return _result(power, (self,), (slope,), "**")
+        power = _power(float(other), self.data)
+        return _result(power, (self,), (_exponent_slope(float(other), power),), "**")
 
     def __neg__(self) -> Value:
         """∂(−a)/∂a = −1."""
@@ -298,6 +280,18 @@ def _power(base: float, exponent: float) -> float:
         return float(base**exponent)
     except OverflowError:
         raise OverflowError(f"**: {base!r} ** {exponent!r} overflows float64") from None
+
+
+def _exponent_slope(base: float, power: float) -> float:
+    """∂(aᵇ)/∂b = aᵇ·ln a, given aᵇ; 0 at a = 0 (where aᵇ = 0 for b > 0); undefined for a < 0."""
+    if base > 0.0:
+        return power * math.log(base)
+    if base == 0.0:
+        return 0.0
+    raise ValueError(
+        f"**: base {base!r} is negative, so ∂(a**b)/∂b = a**b·ln(a) is undefined; "
+        "an exponent that is a Value needs a base ≥ 0"
+    )
 
 
 def _power_slope(base: float, exponent: float) -> float:
