@@ -220,6 +220,25 @@ class Value:
     # ---- n-ary operations ---------------------------------------------------
 
     @staticmethod
+    def custom(
+        data: float, parents: Iterable[Value], local_derivatives: Iterable[float], op: str
+    ) -> Value:
+        """Your own operation as one node: its value, its parents, and ∂data/∂parentᵢ for each.
+
+        For example softplus(x) = ln(1 + eˣ), whose derivative is σ(x):
+        `Value.custom(math.log1p(math.exp(x.data)), [x], [1 / (1 + math.exp(-x.data))], "softplus")`.
+        Check the derivatives you supply with `microgradvg.testing.gradcheck`.
+        """
+        parents, slopes = tuple(parents), tuple(local_derivatives)
+        _require_values(op, parents)
+        if len(slopes) != len(parents):
+            raise ValueError(f"{op}: {len(parents)} parents but {len(slopes)} local derivatives; give one per parent")
+        for slope in (data, *slopes):
+            if not isinstance(slope, Real):
+                raise TypeError(f"{op}: value and local derivatives must be real numbers, got {slope!r}")
+        return _result(float(data), parents, tuple(map(float, slopes)), op)
+
+    @staticmethod
     def sum(values: Iterable[Value]) -> Value:
         """One "+" node over many Values: ∂(Σ aᵢ)/∂aᵢ = 1 on every edge."""
         parents = tuple(values)

@@ -262,9 +262,9 @@ def values(
     ...     assert (-x).data == -x.data
     >>> test_neg()
     """
-    return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False).map(
-        lambda x: Value(x, label)
-    )
+    # builds, not map: hypothesis then reports a failing example as `Value(1.0)`.
+    floats = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False)
+    return st.builds(Value, floats, st.just(label)) if label else st.builds(Value, floats)
 
 
 def arrays(

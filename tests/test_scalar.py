@@ -405,3 +405,31 @@ def test_repr_shows_data_grad_and_label():
     y.backward()
     assert "grad=5" in repr(w)
     assert "6.25" in repr(y) and "*" in repr(y)
+
+
+def test_a_custom_operation_is_one_node_with_the_given_factors():
+    x, y = Value(0.7), Value(-1.2)
+    out = Value.custom(x.data * math.sin(y.data), [x, y], [math.sin(y.data), x.data * math.cos(y.data)], "xsin")
+    assert (out.op, out.parents, out.data) == ("xsin", (x, y), 0.7 * math.sin(-1.2))
+    assert out.local_derivatives == (math.sin(-1.2), 0.7 * math.cos(-1.2))
+    gradcheck(lambda a, b: Value.custom(
+        a.data * math.sin(b.data), [a, b], [math.sin(b.data), a.data * math.cos(b.data)], "xsin"
+    ), x, y)
+
+
+def test_a_custom_operation_with_a_wrong_factor_fails_gradcheck():
+    def cube(a):  # ∂a³/∂a is 3a², not 2a²
+        return Value.custom(a.data**3, [a], [2 * a.data**2], "cube")
+
+    with pytest.raises(AssertionError, match="differ"):
+        gradcheck(cube, Value(1.5))
+
+
+@pytest.mark.parametrize(
+    ("parents", "slopes", "error", "message"),
+    [([1.0], [1.0], TypeError, "expected Values"), ([Value(1.0)], [], ValueError, "1 parents but 0"),
+     ([Value(1.0)], ["x"], TypeError, "real numbers")],
+)
+def test_a_custom_operation_checks_its_arguments(parents, slopes, error, message):
+    with pytest.raises(error, match=message):
+        Value.custom(1.0, parents, slopes, "mine")
