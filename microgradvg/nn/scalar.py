@@ -43,17 +43,17 @@ class Neuron:
     """
 
     def __init__(self, weights: Sequence[float], bias: float, activation: str, label: str) -> None:
-        self.label = label
         self.w = [Value(w, f"{label}.w{i}") for i, w in enumerate(weights)]
         self.b = Value(bias, f"{label}.b")
         self.activation = check_activation(activation)
+        self.labels = (f"{label}.z", f"{label}.a")  # made once: a forward pass labels many nodes
 
     def __call__(self, x: Input) -> Value:
         z = Value.linear(self.w, as_values(x), self.b)
-        z.label = f"{self.label}.z"
+        z.label = self.labels[0]
         a = activate(z, self.activation)
         if a is not z:
-            a.label = f"{self.label}.a"
+            a.label = self.labels[1]
         return a
 
     def parameters(self) -> list[Value]:
