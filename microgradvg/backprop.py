@@ -1,8 +1,10 @@
 """Reverse-mode passes over Tensor graphs: `backward` and the functional `grad`.
 
-One pass visits the nodes in reverse topological order and applies each op's
-rule from `rules.RULES`. With `create_graph=True` the rules run on Tensors, so
-the gradients they return are themselves graphs (grad of grad, any order).
+Each pass visits the nodes in reverse topological order and applies each op's rule
+from `rules.RULES`. An ordinary `backward()` accumulates ndarrays on the nodes in one
+sweep (the hot path); `grad()` and `create_graph=True` collect gradients in a dict,
+and with `create_graph` the rules run on Tensors, so the gradients they return are
+themselves graphs (grad of grad, any order).
 """
 
 from __future__ import annotations
