@@ -99,10 +99,13 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
     order, leaves, earlier = backward_order(root, None)
     root.grad = seed
     ndarray = np.ndarray
+    held: set[int] = set()  # the ids of the arrays that interior nodes keep as .grad
+    hold = held.add
     for node in reversed(order):
         g = node.grad
         if g is None:
             continue
+        hold(id(g))
         parents = node.parents
         # Spelled out for one, two and three parents (nearly every op): in this hot loop a
         # comprehension, a function call of its own before Python 3.12, costs more than the work.
@@ -128,11 +131,18 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
                 parent_grad = np.asarray(parent_grad)  # numpy gives scalars for 0-d results
             previous = parent.grad
             parent.grad = parent_grad if previous is None else _plus(previous, parent_grad)
-    taken = {id(node.grad) for node in order}
+    # Each leaf ends with old + new in an array of its own: never a view, nor an array that an
+    # interior node or another leaf holds. Inline, not _add_to_leaf: this runs for every parameter.
     for leaf, old in zip(leaves, earlier):
-        g, leaf.grad = leaf.grad, old
-        if g is not None and leaf.requires_grad:
-            _add_to_leaf(leaf, g, old, taken)
+        g = leaf.grad
+        if g is None or not leaf.requires_grad:
+            leaf.grad = old
+        elif old is not None:
+            leaf.grad = _plus(old, g)
+        elif g.base is not None or id(g) in held:
+            leaf.grad = g.copy()
+        else:
+            hold(id(g))
 
 
 def _add_to_leaf(leaf: Tensor, g: Any, old: Any, taken: set[int]) -> None:
@@ -213,7 +223,10 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:  # ndarray or Ten
                 f"backward: the output has shape {root.shape}, so pass grad= (an array of that shape); "
                 "only a one-element output has the implicit gradient 1"
             )
-        seed: Any = np.ones(root.data.shape, root.data.dtype)
+        # np.array and a reshape cost a third of np.ones, once per backward.
+        seed: Any = np.array(1.0, root.data.dtype)
+        if root.data.ndim:
+            seed = seed.reshape(root.data.shape)
     else:
         seed = grad.data if isinstance(grad, Tensor) and not create_graph else grad
         if not isinstance(seed, Tensor):

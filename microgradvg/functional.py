@@ -36,7 +36,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
             "need x (…, n_in), W (n_out, n_in), b (n_out,)"
         )
     z = np.matmul(a, w.T)
-    if z.dtype == b.dtype:
+    if z.dtype is b.dtype:  # numpy's float dtypes are singletons; `is` is the cheap test
         z += b  # in place: z is a fresh array, so this saves an allocation and a pass
     else:
         z = z + b
@@ -54,19 +54,22 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
             f"softmax_cross_entropy: logits {z.shape} and labels {y.shape} do not fit; "
             "need logits (batch, classes) and labels (batch,)"
         )
-    if y.dtype.kind not in "iu" or (y.size and (np.minimum.reduce(y) < 0 or np.maximum.reduce(y) >= z.shape[1])):
-        raise ValueError(
-            f"softmax_cross_entropy: labels must be integers in 0..{z.shape[1] - 1}, "
-            f"got dtype {y.dtype} with range {y.min() if y.size else None}..{y.max() if y.size else None}"
-        )
+    # A negative label would wrap around silently in the gather below, so it is checked here;
+    # a label past the last class makes the gather itself fail. One reduction instead of two.
+    if y.dtype.kind not in "iu" or (y.dtype.kind == "i" and y.size and np.minimum.reduce(y) < 0):
+        raise _label_error(y, z.shape[1])
     batch = z.shape[0]
     # The ufuncs' reduce directly, without ndarray.max/sum's Python wrappers: once per step.
     shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
+    rows = np.arange(batch)
+    try:
+        picked = shifted[rows, y]
+    except IndexError:
+        raise _label_error(y, z.shape[1]) from None
     e = np.exp(shifted)
     total = np.add.reduce(e, axis=1, keepdims=True)  # (B, 1)
-    rows = np.arange(batch)
     # a numpy sum over 0 is nan for an empty batch, as mean() was
-    loss = np.asarray((np.log(total[:, 0]) - shifted[rows, y]).sum() / batch, dtype=z.dtype)
+    loss = np.asarray((np.log(total[:, 0]) - picked).sum() / batch, dtype=z.dtype)
     slope = None
     if logits.requires_grad and is_grad_enabled():
         # ∂loss/∂z = (softmax(z) − onehot(y)) / B, from the exponentials already at hand.
@@ -74,6 +77,13 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
         slope = np.divide(e, total, out=e)
         slope[rows, y] -= 1.0 / max(batch, 1)
     return _result(loss, (logits,), "softmax_cross_entropy", (y, slope))
+
+
+def _label_error(y: np.ndarray, classes: int) -> ValueError:
+    found = f"{y.min()}..{y.max()}" if y.size else "none"
+    return ValueError(
+        f"softmax_cross_entropy: labels must be integers in 0..{classes - 1}, got dtype {y.dtype} with range {found}"
+    )
 
 
 def sigmoid_cross_entropy(logits: Tensor, targets: ArrayLike) -> Tensor:
