@@ -54,17 +54,17 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
             f"softmax_cross_entropy: logits {z.shape} and labels {y.shape} do not fit; "
             "need logits (batch, classes) and labels (batch,)"
         )
-    # A negative label would wrap around silently in the gather below, so it is checked here;
-    # a label past the last class makes the gather itself fail. One reduction instead of two.
-    if y.dtype.kind not in "iu" or (y.dtype.kind == "i" and y.size and np.minimum.reduce(y) < 0):
+    if y.dtype.kind not in "iu":
         raise _label_error(y, z.shape[1])
     batch = z.shape[0]
     # The ufuncs' reduce directly, without ndarray.max/sum's Python wrappers: once per step.
     shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
     rows = np.arange(batch)
     try:
-        picked = shifted[rows, y]
-    except IndexError:
+        picked = shifted[rows, y]  # fails for a label ≥ C or < −C ...
+        if y.dtype.kind == "i":
+            np.bincount(y)  # ... and this for one in −C..−1, which the gather took from the row's end
+    except (IndexError, ValueError):
         raise _label_error(y, z.shape[1]) from None
     e = np.exp(shifted)
     total = np.add.reduce(e, axis=1, keepdims=True)  # (B, 1)

@@ -307,11 +307,24 @@ def test_softmax_cross_entropy_value_and_gradient() -> None:
 
 @pytest.mark.parametrize(
     "labels, message",
-    [([0, 3], "labels"), ([0.0, 1.0], "integers"), ([0], "labels"), ([-1, 0], "labels")],
+    [
+        ([0, 3], "labels"),
+        ([0.0, 1.0], "integers"),
+        ([0], "labels"),
+        ([-1, 0], "labels"),  # −C ≤ label < 0 would silently index from the row's end
+        ([0, -4], "labels"),
+        ([0, 10**12], "labels"),
+    ],
 )
 def test_softmax_cross_entropy_rejects_bad_labels(labels, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         softmax_cross_entropy(Tensor(Z), labels)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.uint64, np.int64])
+def test_softmax_cross_entropy_takes_any_integer_label_dtype(dtype) -> None:
+    expected = softmax_cross_entropy(Tensor(Z), np.array([2, 0])).item()
+    assert softmax_cross_entropy(Tensor(Z), np.array([2, 0], dtype=dtype)).item() == expected
 
 
 def test_loss_shape_mismatches_name_the_loss_and_shapes() -> None:

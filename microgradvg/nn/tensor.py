@@ -102,12 +102,10 @@ class TensorMLP(Module):
         return self.output_activation if layer == len(self.layers) else self.activation
 
     def forward(self, x: Tensor) -> Tensor:
-        last = len(self.layers)
-        for i, layer in enumerate(self.layers, start=1):
-            z = linear(x, layer.weight, layer.bias)
-            activation = self.output_activation if i == last else self.activation
-            x = z if activation == "linear" else getattr(z, activation)()
-        return x
+        *hidden, last = self.layers
+        for layer in hidden:
+            x = apply_activation(linear(x, layer.weight, layer.bias), self.activation)
+        return apply_activation(linear(x, last.weight, last.bias), self.output_activation)
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         for i, layer in enumerate(self.layers, start=1):
