@@ -67,5 +67,8 @@ fi
 
 case "$cmd" in
     demo) exec .venv/bin/microgradvg vanishing --out out/ "$@" ;;
-    test) exec .venv/bin/python -m pytest -q "$@" ;;
+    # One BLAS thread unless the caller says otherwise: the suite's matrices are small, and on a
+    # loaded machine OpenBLAS's default threads made some tutorials ten times slower.
+    test) OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" \
+              exec .venv/bin/python -m pytest -q "$@" ;;
 esac

@@ -302,7 +302,7 @@ class Torch:
     def gradients(self, x: Any, y: Any) -> tuple[float, Gradients]:
         loss = torch.nn.functional.cross_entropy(self.model(x), y)
         loss.backward()
-        grads = [np.array(p.grad) for p in self.model.parameters()]
+        grads = [p.grad.numpy().copy() for p in self.model.parameters()]
         self.optimizer.zero_grad(set_to_none=True)
         return loss.item(), grads
 
