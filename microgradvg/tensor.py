@@ -139,6 +139,19 @@ class Tensor:
         node.ctx = None
         return node
 
+    @staticmethod
+    def custom(
+        data: ArrayLike, parents: Sequence[ArrayLike], vjp: Any, op: str, ctx: Any = None
+    ) -> Tensor:
+        """Your own op as one node: value `data`, `parents`, rule `vjp` (see `custom_op.custom`).
+
+        `vjp(g, out, inputs, ctx, needs)` returns one gradient per parent, ∂L/∂xᵢ = g·∂out/∂xᵢ,
+        like the rules in `rules.py`; it is registered under the name `op`.
+        """
+        from .custom_op import custom  # here, not at the top: custom_op imports this module
+
+        return custom(data, parents, vjp, op, ctx)
+
     # ---- the graph protocol -------------------------------------------------
 
     def factor(self, index: int) -> Any:
