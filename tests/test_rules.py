@@ -19,8 +19,8 @@ from strategies import away_from_zero, leaf, positive
 
 import microgradvg as mg
 from microgradvg import Tensor
-from microgradvg.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
 from microgradvg.custom_op import CheckedRule
+from microgradvg.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
 from microgradvg.rules import RULES, sum_to
 from microgradvg.testing import arrays, broadcastable_shapes, shapes
 
