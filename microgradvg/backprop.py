@@ -86,20 +86,47 @@ def backward(root: Tensor, grad: Any = None, create_graph: bool = False) -> None
 
 
 def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
-    """`backward` with ndarray gradients, in one reverse sweep.
+    """`backward` with ndarray gradients: one walk, one reverse sweep, then the leaves.
 
-    In reverse topological order a node is reached only after every node that
-    uses it, so its `.grad` is complete then and can be passed on at once. Leaves
-    collect this pass's gradient from None and get their earlier one added at the
-    end, so accumulating is exactly old + new.
+    Leaves collect this pass's gradient from None and get their earlier one added
+    at the end, so accumulating is exactly old + new; if a rule fails part-way,
+    they get their earlier gradient back, so a failed pass never loses one.
     """
     if not root.parents:
         _add_to_leaf(root, seed, root.grad, set())
         return
     order, leaves, earlier = backward_order(root, None)
-    root.grad = seed
+    try:
+        held = _sweep(order, seed)
+    except BaseException:
+        for leaf, old in zip(leaves, earlier):
+            leaf.grad = old
+        raise
+    # Each leaf ends with old + new in an array of its own: never a view, nor an array that an
+    # interior node or another leaf holds. Inline, not _add_to_leaf: this runs for every parameter.
+    hold = held.add
+    for leaf, old in zip(leaves, earlier):
+        g = leaf.grad
+        if g is None or not leaf.requires_grad:
+            leaf.grad = old
+        elif old is not None:
+            leaf.grad = _plus(old, g)
+        elif g.base is not None or id(g) in held:
+            leaf.grad = g.copy()
+        else:
+            hold(id(g))
+
+
+def _sweep(order: list[Tensor], seed: np.ndarray) -> set[int]:
+    """Apply each node's rule in reverse topological order (`order` ends with the root);
+    return the ids of the arrays the interior nodes keep as `.grad`.
+
+    A node is reached only after every node that uses it, so its `.grad` is
+    complete then and can be passed on at once.
+    """
+    order[-1].grad = seed
     ndarray = np.ndarray
-    held: set[int] = set()  # the ids of the arrays that interior nodes keep as .grad
+    held: set[int] = set()
     hold = held.add
     for node in reversed(order):
         g = node.grad
@@ -131,18 +158,7 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
                 parent_grad = np.asarray(parent_grad)  # numpy gives scalars for 0-d results
             previous = parent.grad
             parent.grad = parent_grad if previous is None else _plus(previous, parent_grad)
-    # Each leaf ends with old + new in an array of its own: never a view, nor an array that an
-    # interior node or another leaf holds. Inline, not _add_to_leaf: this runs for every parameter.
-    for leaf, old in zip(leaves, earlier):
-        g = leaf.grad
-        if g is None or not leaf.requires_grad:
-            leaf.grad = old
-        elif old is not None:
-            leaf.grad = _plus(old, g)
-        elif g.base is not None or id(g) in held:
-            leaf.grad = g.copy()
-        else:
-            hold(id(g))
+    return held
 
 
 def _add_to_leaf(leaf: Tensor, g: Any, old: Any, taken: set[int]) -> None:

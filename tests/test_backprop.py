@@ -587,3 +587,23 @@ def test_third_derivative_against_differences_of_the_second(shape, data) -> None
     x = Tensor(data.draw(arrays(shape, -1.5, 1.5)), requires_grad=True)
     second = first_derivative(lambda t: first_derivative(lambda u: u.tanh().sum())(t).sum())
     gradcheck(second, x)
+
+
+def _failing_vjp(g, out, inputs, ctx, needs):
+    raise ArithmeticError("this rule fails on purpose")
+
+
+def test_a_failed_backward_keeps_every_leaf_gradient_it_had() -> None:
+    from microgradvg.custom_op import unregister
+
+    w, b = random_leaf(3), random_leaf(3)
+    (w * b).sum().backward()
+    w_before, b_before = w.grad.copy(), b.grad.copy()
+    broken = Tensor.custom(w.data * 2.0, [w], _failing_vjp, "fails_on_purpose")
+    try:
+        with pytest.raises(ArithmeticError, match="on purpose"):
+            (broken * b).sum().backward()  # b gets its share before the broken rule runs
+    finally:
+        unregister("fails_on_purpose")
+    np.testing.assert_array_equal(w.grad, w_before)
+    np.testing.assert_array_equal(b.grad, b_before)
