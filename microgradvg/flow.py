@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .curvature import LayerCurvature, curvature_columns, layer_curvature
-from .formatting import aligned_table, optional
+from .formatting import aligned_table, optional, slope_symbol
 from .forward_pass import (
     Model,
     activations_of,
@@ -81,14 +81,15 @@ class LayerFlow:
         return np.array([stats.speed_weight for stats in self.layers])
 
     def __str__(self) -> str:
+        slope = slope_symbol(self.activations)
         header = [
             "layer",
             "size",
             "act",
             "‖∂C/∂bˡ‖",
             "‖∂C/∂Wˡ‖",
-            "mean σ'(zˡ)",
-            "max σ'(zˡ)",
+            f"mean {slope}(zˡ)",
+            f"max {slope}(zˡ)",
             "‖Wˡ⁺¹‖₂",
             "‖Wˡ⁺¹‖_F",
             "gain l+1→l",
@@ -117,6 +118,8 @@ class LayerFlow:
             f"Layer flow · cost {self.cost} · batch of {self.batch_size} examples · C = {self.loss:.6g}",
             *aligned_table(header, rows),
         ]
+        if slope == "f'":
+            notes.insert(0, "f'(zˡ): the slope of layer l's own activation (act).")
         if self.cost == "cross_entropy":
             notes.insert(
                 0, "cross-entropy: δᴸ = aᴸ − y, so σ'(zᴸ) of the last layer does not enter."

@@ -359,6 +359,19 @@ def test_table_reads_in_a_repl() -> None:
 
 
 @pytest.mark.parametrize(
+    ("hidden", "output", "symbol"),
+    [("sigmoid", "sigmoid", "σ'"), ("relu", "relu", "relu'"), ("tanh", "sigmoid", "f'")],
+)
+def test_slope_columns_name_the_activation(hidden: str, output: str, symbol: str) -> None:
+    model = TensorMLP([4, 3, 2], activation=hidden, output_activation=output, seed=1)
+    text = str(layer_flow(model, np.ones((2, 4)), np.zeros((2, 2)), cost="quadratic"))
+    header = text.splitlines()[1]
+    assert f"mean {symbol}(zˡ)" in header and f"max {symbol}(zˡ)" in header
+    assert ("σ'" in header) == (symbol == "σ'")
+    assert ("f'(zˡ): the slope of layer l's own activation" in text) == (symbol == "f'")
+
+
+@pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
         ({"cost": "hinge"}, ValueError, "unknown cost"),

@@ -498,6 +498,16 @@ def test_layer_view_from_the_flow_module() -> None:
     flow = flow_module.layer_flow(MLP([784, 30, 30, 10]), x, y)
     source = draw_layers(flow, input_size=784).source
     assert "output layer 3" in source and "cross-entropy" in source
+    assert "σ′(z¹)" in source
+
+
+def test_layer_view_names_each_layers_own_slope() -> None:
+    flow_module = pytest.importorskip("microgradvg.flow")
+
+    model = MLP([4, 3, 2], activation="relu", output_activation="sigmoid", seed=0)
+    flow = flow_module.layer_flow(model, np.ones((2, 4)), np.zeros((2, 2)), cost="quadratic")
+    source = draw_layers(flow, input_size=4).source
+    assert "relu′(z¹)" in source and "σ′(z²)" in source and "σ′(z¹)" not in source
 
 
 # ---- save_svg --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 import graphviz
 
+from ..formatting import slope_symbol
 from . import style
 
 BAR_WIDTH = 120  # points, for the fastest layer
@@ -99,6 +100,7 @@ def _layer_label(
 ) -> str:
     """An HTML table: name and size, speed of learning with its bar, ‖∂C/∂Wˡ‖, σ′."""
     index = _index(stats, number)
+    slope = style.escape(slope_symbol([activation] if activation else [], prime="′"))
     kind = "output layer" if last else "hidden layer"
     speed = stats.speed_bias
     neurons = (
@@ -121,13 +123,13 @@ def _layer_label(
         )
     rows.append(f'<FONT POINT-SIZE="9">‖∂C/∂W{_up(index)}‖ {_maybe(stats.speed_weight)}</FONT>')
     rows.append(
-        f'<FONT POINT-SIZE="9">σ′(z{_up(index)}) mean {_maybe(stats.slope_mean, 3)}'
+        f'<FONT POINT-SIZE="9">{slope}(z{_up(index)}) mean {_maybe(stats.slope_mean, 3)}'
         f" · max {_maybe(stats.slope_max, 3)}</FONT>"
     )
     if unused_slope:
         rows.append(
             f'<FONT POINT-SIZE="8" COLOR="#777777">'
-            f"(cross-entropy: δ{_up(index)} = a − y, no σ′)</FONT>"
+            f"(cross-entropy: δ{_up(index)} = a − y, no {slope})</FONT>"
         )
     cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
