@@ -23,6 +23,9 @@ class Optimizer:
         if not lr > 0:
             raise ValueError(f"{type(self).__name__}: lr must be > 0, got {lr!r}")
         self.lr = lr
+        # What zero_grad() sets: None for a Tensor, 0.0 for a Value (set directly, not through
+        # a method call per parameter: this runs every step).
+        self.cleared = [None if isinstance(p, Tensor) else 0.0 for p in self.params]
 
     def gradient(self, p: Any) -> Any:
         """p's gradient as plain numbers: after `backward(create_graph=True)` it is a Tensor."""
@@ -31,8 +34,8 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Clear every parameter's gradient (None for Tensors, 0.0 for Values)."""
-        for p in self.params:
-            p.zero_grad()
+        for p, cleared in zip(self.params, self.cleared):
+            p.grad = cleared
 
 
 class SGD(Optimizer):

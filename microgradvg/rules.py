@@ -90,11 +90,6 @@ def _softmax(x: Any, axis: int) -> Any:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _sum_rows(g: Any) -> Any:
-    # np.add.reduce skips ndarray.sum's Python wrapper: this runs once per layer per step.
-    return g.sum(axis=0) if isinstance(g, Tensor) else np.add.reduce(g, axis=0)
-
-
 def _mask(condition: np.ndarray, like: Any) -> np.ndarray:
     return condition.astype(_raw(like).dtype)
 
@@ -183,11 +178,9 @@ def linear(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bo
     n_out, n_in = weight.shape
     g2 = g if g.ndim == 2 else g.reshape(-1, n_out)
     x2 = x if x.ndim == 2 else x.reshape(-1, n_in)
-    return (
-        g @ weight if needs[0] else None,
-        g2.T @ x2 if needs[1] else None,
-        _sum_rows(g2) if needs[2] else None,
-    )
+    # np.add.reduce skips ndarray.sum's Python wrapper: this runs once per layer per step.
+    rows = (g2.sum(axis=0) if isinstance(g2, Tensor) else np.add.reduce(g2, axis=0)) if needs[2] else None
+    return (g @ weight if needs[0] else None, g2.T @ x2 if needs[1] else None, rows)
 
 
 # ---- elementwise -------------------------------------------------------------------

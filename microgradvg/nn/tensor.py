@@ -103,9 +103,12 @@ class TensorMLP(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         *hidden, last = self.layers
-        for layer in hidden:
-            x = apply_activation(linear(x, layer.weight, layer.bias), self.activation)
-        return apply_activation(linear(x, last.weight, last.bias), self.output_activation)
+        activation = self.activation
+        for layer in hidden:  # apply_activation, spelled out: a call per layer costs more than it reads
+            z = linear(x, layer.weight, layer.bias)
+            x = z if activation == "linear" else getattr(z, activation)()
+        z = linear(x, last.weight, last.bias)
+        return z if self.output_activation == "linear" else getattr(z, self.output_activation)()
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         for i, layer in enumerate(self.layers, start=1):
