@@ -56,14 +56,15 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
         )
     if y.dtype.kind not in "iu":
         raise _label_error(y, z.shape[1])
+    if y.dtype.kind == "u":
+        y = y.astype(np.intp)  # numpy's indexing would wrap a uint64 ≥ 2⁶³; as an intp it is negative
     batch = z.shape[0]
     # The ufuncs' reduce directly, without ndarray.max/sum's Python wrappers: once per step.
     shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
     rows = np.arange(batch)
     try:
         picked = shifted[rows, y]  # fails for a label ≥ C or < −C ...
-        if y.dtype.kind == "i":
-            np.bincount(y)  # ... and this for one in −C..−1, which the gather took from the row's end
+        np.bincount(y)  # ... and this for one in −C..−1, which the gather took from the row's end
     except (IndexError, ValueError):
         raise _label_error(y, z.shape[1]) from None
     e = np.exp(shifted)

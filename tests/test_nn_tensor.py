@@ -314,6 +314,8 @@ def test_softmax_cross_entropy_value_and_gradient() -> None:
         ([-1, 0], "labels"),  # −C ≤ label < 0 would silently index from the row's end
         ([0, -4], "labels"),
         ([0, 10**12], "labels"),
+        (np.array([0, 2**64 - 1], dtype=np.uint64), "labels"),  # numpy's indexing wraps it to −1
+        (np.array([0, 2**63 + 1], dtype=np.uint64), "labels"),
     ],
 )
 def test_softmax_cross_entropy_rejects_bad_labels(labels, message: str) -> None:
