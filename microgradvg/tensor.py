@@ -177,32 +177,32 @@ class Tensor:
     # ---- arithmetic ---------------------------------------------------------
 
     def __add__(self, other: ArrayLike) -> Tensor:
-        other = lift(other, self)
+        other = lift(other, self, "+")
         return _result(_broadcasting("+", np.add, self, other), (self, other), "+")
 
     def __radd__(self, other: ArrayLike) -> Tensor:
-        return lift(other, self).__add__(self)
+        return lift(other, self, "+").__add__(self)
 
     def __sub__(self, other: ArrayLike) -> Tensor:
-        other = lift(other, self)
+        other = lift(other, self, "-")
         return _result(_broadcasting("-", np.subtract, self, other), (self, other), "-")
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
-        return lift(other, self).__sub__(self)
+        return lift(other, self, "-").__sub__(self)
 
     def __mul__(self, other: ArrayLike) -> Tensor:
-        other = lift(other, self)
+        other = lift(other, self, "*")
         return _result(_broadcasting("*", np.multiply, self, other), (self, other), "*")
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
-        return lift(other, self).__mul__(self)
+        return lift(other, self, "*").__mul__(self)
 
     def __truediv__(self, other: ArrayLike) -> Tensor:
-        other = lift(other, self)
+        other = lift(other, self, "/")
         return _result(_broadcasting("/", np.divide, self, other), (self, other), "/")
 
     def __rtruediv__(self, other: ArrayLike) -> Tensor:
-        return lift(other, self).__truediv__(self)
+        return lift(other, self, "/").__truediv__(self)
 
     def __neg__(self) -> Tensor:
         return _result(np.negative(self.data), (self,), "neg")
@@ -217,7 +217,7 @@ class Tensor:
                     "is not real; use an integer exponent or bases ≥ 0"
                 )
             return _result(np.power(self.data, p), (self,), "**const", p)
-        exponent = lift(exponent, self)
+        exponent = lift(exponent, self, "**")
         try:
             base, power = np.broadcast_arrays(self.data, exponent.data)
         except ValueError:
@@ -239,11 +239,11 @@ class Tensor:
         return _result(np.power(self.data, exponent.data), (self, exponent), "**")
 
     def __rpow__(self, base: ArrayLike) -> Tensor:
-        return lift(base, self).__pow__(self)
+        return lift(base, self, "**").__pow__(self)
 
     def __matmul__(self, other: ArrayLike) -> Tensor:
         """numpy's matmul: 1-D, 2-D and batched with broadcast batch dimensions."""
-        other = lift(other, self)
+        other = lift(other, self, "@")
         try:
             out = np.matmul(self.data, other.data)
         except ValueError:
@@ -254,7 +254,7 @@ class Tensor:
         return _result(out, (self, other), "@")
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
-        return lift(other, self).__matmul__(self)
+        return lift(other, self, "@").__matmul__(self)
 
     # ---- elementwise functions ---------------------------------------------
 
@@ -450,20 +450,22 @@ def scatter_add(values: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.nd
     return out
 
 
-def lift(value: ArrayLike, like: Tensor) -> Tensor:
-    """A Tensor for `value`; Python numbers take `like`'s dtype so float32 stays float32."""
+def lift(value: ArrayLike, like: Tensor, op: str = "Tensor") -> Tensor:
+    """A Tensor for `value`; Python numbers take `like`'s dtype so float32 stays float32.
+
+    `op` names the operation in the error for a value that is not numbers."""
     if type(value) is Tensor:
         return value
     if isinstance(value, Value):
         raise TypeError(
-            "a Tensor and a Value cannot be combined: the scalar and tensor engines keep separate "
+            f"{op}: a Tensor and a Value cannot be combined: the scalar and tensor engines keep separate "
             "graphs; use Tensor(value.data) for a constant, or build both sides with one engine"
         )
     if isinstance(value, Real) and not isinstance(value, np.ndarray):
         return Tensor._leaf(np.asarray(value, dtype=like.data.dtype))
     if isinstance(value, Tensor):
         return value
-    return Tensor._leaf(as_array(value))
+    return Tensor._leaf(as_array(value, op))
 
 
 def normalize_axis(op: str, axis: Axis, ndim: int) -> Axis:

@@ -720,6 +720,15 @@ def test_a_tensor_and_a_value_do_not_mix(symbol: str) -> None:
         op(v, t)
 
 
+@pytest.mark.parametrize("symbol", [*BINARY, "@"])
+def test_an_operand_that_is_not_numbers_is_an_error_naming_the_op(symbol: str) -> None:
+    op = BINARY.get(symbol, operator.matmul)
+    t = Tensor([1.0, 2.0])
+    for left, right in ((t, ["a", "b"]), (np.array(["a", "b"], dtype=object), t)):
+        with pytest.raises(TypeError, match=re.escape(f"{symbol}: data must be real numbers")):
+            op(left, right)
+
+
 def test_integer_powers_of_negative_bases_are_fine() -> None:
     x = leaf(np.array([-2.0, 3.0]))
     (x**3).sum().backward()
