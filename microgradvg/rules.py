@@ -178,9 +178,10 @@ def linear(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bo
     n_out, n_in = weight.shape
     g2 = g if g.ndim == 2 else g.reshape(-1, n_out)
     x2 = x if x.ndim == 2 else x.reshape(-1, n_in)
-    # np.add.reduce skips ndarray.sum's Python wrapper: this runs once per layer per step.
-    rows = (g2.sum(axis=0) if isinstance(g2, Tensor) else np.add.reduce(g2, axis=0)) if needs[2] else None
-    return (g @ weight if needs[0] else None, g2.T @ x2 if needs[1] else None, rows)
+    by_bias = None
+    if needs[2]:  # np.add.reduce skips ndarray.sum's Python wrapper: this runs once per layer per step
+        by_bias = g2.sum(axis=0) if isinstance(g2, Tensor) else np.add.reduce(g2, axis=0)
+    return (g @ weight if needs[0] else None, g2.T @ x2 if needs[1] else None, by_bias)
 
 
 # ---- elementwise -------------------------------------------------------------------
