@@ -11,6 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}  # so reruns match
+
 
 def plot_speeds_during_training(
     epochs: np.ndarray,
@@ -19,14 +22,21 @@ def plot_speeds_during_training(
     title: str = "Speed of learning during training",
     layer_names: Sequence[str] | None = None,
 ) -> None:
-    """Write an SVG of ‖∂C/∂bˡ‖ against epoch, one line per layer, log-scale y.
+    """Write a chart of ‖∂C/∂bˡ‖ against epoch, one line per layer, log-scale y.
 
     `epochs` has shape (n,), `speeds` (n, layers); `layer_names` label the legend
-    (default "hidden layer 1", …).
+    (default "hidden layer 1", …). The format follows `path`'s suffix: .svg (the
+    default, identical on every run), .png or .pdf.
     """
     import matplotlib
     from matplotlib.figure import Figure
 
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    image_format = FORMATS.get(suffix or ".svg")
+    if image_format is None:
+        raise ValueError(
+            f"plot_speeds_during_training: cannot write {suffix!r} files; use .svg, .png or .pdf"
+        )
     epochs = np.asarray(epochs)
     speeds = np.asarray(speeds, dtype=float)  # (n, layers)
     if speeds.ndim != 2 or speeds.shape[0] != epochs.shape[0]:
@@ -47,4 +57,4 @@ def plot_speeds_during_training(
         axes.grid(True, which="major", alpha=0.3)
         axes.legend()
         figure.tight_layout()
-        figure.savefig(path, format="svg", metadata={"Date": None})
+        figure.savefig(path, format=image_format, metadata=NO_DATE[image_format])
