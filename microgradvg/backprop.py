@@ -97,20 +97,23 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
         return
     order, leaves, earlier = backward_order(root, None)
     try:
-        held = _sweep(order, seed)
+        _settle(leaves, earlier, _sweep(order, seed))
     except BaseException:
         for leaf, old in zip(leaves, earlier):
             leaf.grad = old
         raise
-    # Each leaf ends with old + new in an array of its own: never a view, nor an array that an
-    # interior node or another leaf holds. Inline, not _add_to_leaf: this runs for every parameter.
+
+
+def _settle(leaves: list[Tensor], earlier: list[Any], held: set[int]) -> None:
+    """Each leaf ends with old + new in an array of its own: never a view, nor an array that an
+    interior node or another leaf holds (`held`: the ids of the interior nodes' gradients)."""
     hold = held.add
     for leaf, old in zip(leaves, earlier):
         g = leaf.grad
         if g is None or not leaf.requires_grad:
             leaf.grad = old
         elif old is not None:
-            leaf.grad = _plus(old, g)
+            leaf.grad = _accumulated(leaf, old, g)
         elif g.base is not None or id(g) in held:
             leaf.grad = g.copy()
         else:
@@ -164,12 +167,23 @@ def _sweep(order: list[Tensor], seed: np.ndarray) -> set[int]:
 def _add_to_leaf(leaf: Tensor, g: Any, old: Any, taken: set[int]) -> None:
     """leaf.grad = old + g, the leaf owning its array: never a view, nor an array another node holds."""
     if old is not None:
-        leaf.grad = _plus(old, g)
+        leaf.grad = _accumulated(leaf, old, g)
     elif isinstance(g, np.ndarray) and (g.base is not None or id(g) in taken):
         leaf.grad = g.copy()
     else:
         leaf.grad = g
     taken.add(id(leaf.grad))
+
+
+def _accumulated(leaf: Tensor, old: Any, g: Any) -> Any:
+    """old + g for a leaf that already had a gradient, which must have the leaf's shape."""
+    if np.shape(old) != leaf.shape:
+        name = f" ({leaf.label})" if leaf.label else ""
+        raise ValueError(
+            f"backward: a leaf{name} of shape {leaf.shape} holds a .grad of shape {np.shape(old)}, "
+            "so this pass's gradient cannot be added to it; set its .grad to None (or zero_grad()) first"
+        )
+    return _plus(old, g)
 
 
 def grad(

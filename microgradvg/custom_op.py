@@ -31,15 +31,28 @@ class CheckedRule:
     Tensor, with a graph back to g when g has one: anything else would drop the
     second derivative without a word.
     Only custom ops pay for the check: the built-in rules are called directly.
+
+    A custom node keeps the rule it was built with in its ctx, `(rule, your ctx)`, and
+    the table's entry hands each call to that rule: a node built before its name was
+    unregistered and registered again keeps its own rule. `unregister` marks the
+    entry `retired`, which frees the name.
     """
 
-    __slots__ = ("op", "vjp")
+    __slots__ = ("op", "retired", "vjp")
 
     def __init__(self, op: str, vjp: Rule) -> None:
         self.op = op
         self.vjp = vjp
+        self.retired = False
 
     def __call__(
+        self, g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]
+    ) -> tuple:
+        """The gradients the node's own rule gives, once checked."""
+        built_with, own_ctx = ctx
+        return built_with.checked(g, out, inputs, own_ctx, needs)
+
+    def checked(
         self, g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]
     ) -> tuple:
         """The gradients `vjp(g, out, inputs, ctx, needs)` gives, once checked."""
@@ -80,7 +93,9 @@ class CheckedRule:
             raise TypeError(
                 f"{self.op}: vjp's gradient {i} must be real numbers, got {_describe(gradient)}"
             )
-        return array.astype(x.dtype, copy=False)
+        # Always a copy: a rule may return its ctx, an input or one array twice, and a leaf
+        # must own its gradient (an in-place clip of it must not change anything else).
+        return array.astype(x.dtype, copy=True)
 
     def _tensor(self, i: int, gradient: Any, must_follow_g: bool) -> Tensor:
         """Gradient `i` under create_graph: a Tensor, with a graph back to g when g has one."""
@@ -96,7 +111,8 @@ class CheckedRule:
             raise ValueError(
                 f"{self.op}: with create_graph=True vjp's gradient {i} has no graph, though g "
                 "has one; build it from g and the inputs with Tensor operations (Tensor(g) or "
-                ".detach() copies them into constants: the second derivative would be lost)"
+                ".detach() copies them into constants: the second derivative would be lost; "
+                "return None for a zero gradient)"
             )
         return gradient
 
@@ -138,20 +154,20 @@ def custom(
     array = as_array(data.data if isinstance(data, Tensor) else data, op)
     if nodes:
         array = array.astype(np.result_type(*(node.data.dtype for node in nodes)), copy=False)
-    _register(op, vjp)
-    return _result(array, nodes, op, ctx)
+    return _result(array, nodes, op, (_register(op, vjp), ctx))
 
 
 def unregister(op: str) -> None:
     """Forget the rule of your op `op`, so that the name can be registered to a new function.
 
     This is how a REPL session replaces a rule. Nodes already built with `op`
-    can no longer be differentiated; a built-in op cannot be unregistered.
+    keep the rule they were built with; a built-in op cannot be unregistered.
     """
-    if isinstance(RULES.get(op), CheckedRule):
-        del RULES[op]
+    rule = RULES.get(op)
+    if isinstance(rule, CheckedRule) and not rule.retired:
+        rule.retired = True
         return
-    kind = "a built-in op" if op in RULES else "not a registered custom op"
+    kind = "a built-in op" if op in RULES and not isinstance(rule, CheckedRule) else "not a registered custom op"
     raise ValueError(f"unregister: {op!r} is {kind}")
 
 
@@ -171,20 +187,25 @@ def _require_name_and_rule(op: Any, vjp: Any) -> None:
         )
 
 
-def _register(op: str, vjp: Rule) -> None:
-    """Put `vjp`, checked, in the rule table under `op`; the same function again is a no-op."""
+def _register(op: str, vjp: Rule) -> CheckedRule:
+    """The checked rule for `vjp` under `op`, put in the rule table if the name is free.
+
+    The same function again gets the same rule (`==`, so a bound method of the same
+    object counts as the same function).
+    """
     rule = RULES.get(op)
-    if rule is None:
-        RULES[op] = CheckedRule(op, vjp)
+    if rule is None or (isinstance(rule, CheckedRule) and rule.retired):
+        rule = RULES[op] = CheckedRule(op, vjp)
     elif not isinstance(rule, CheckedRule):
         raise ValueError(f"{op}: {op!r} is a built-in Tensor op; give your op another name")
-    elif rule.vjp is not vjp:
+    elif rule.vjp != vjp:
         raise ValueError(
             f"{op}: the op {op!r} is registered to another function, {_name(rule.vjp)}; give "
             f"this one another name, or unregister({op!r}) first to replace it (a def or lambda "
             "inside the function that calls Tensor.custom is a new function on each call: define "
             "vjp once, and pass the values it needs in ctx)"
         )
+    return rule
 
 
 def _lift_parents(op: str, parents: Sequence[ArrayLike]) -> tuple[Tensor, ...]:

@@ -35,7 +35,8 @@ class LayerStats:
     """What one layer l contributes to the backward pass, for the batch-averaged cost C.
 
     speed_bias = ‖∂C/∂bˡ‖ (Nielsen's speed of learning), speed_weight = ‖∂C/∂Wˡ‖ (Frobenius);
-    slope_mean, slope_max = mean and max of σ'(zˡ) over the batch and the layer's neurons;
+    slope_mean, slope_max = mean and max of the activation's slope (σ'(zˡ) for a sigmoid)
+    over the batch and the layer's neurons;
     next_weight_norm = ‖Wˡ⁺¹‖₂ (spectral) and next_weight_frobenius = ‖Wˡ⁺¹‖_F;
     gain = ‖∂C/∂bˡ‖ / ‖∂C/∂bˡ⁺¹‖ (nan when the denominator is 0). The last layer has
     no Wˡ⁺¹, so its gain and weight norms are None.

@@ -54,8 +54,9 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
             f"softmax_cross_entropy: logits {z.shape} and labels {y.shape} do not fit; "
             "need logits (batch, classes) and labels (batch,)"
         )
-    if y.dtype.kind not in "iu":
-        raise _label_error(y, z.shape[1])
+    given = y
+    if y.dtype.kind not in "iu" or not z.shape[1]:
+        raise _label_error(given, z.shape[1])
     if y.dtype.kind == "u":
         y = y.astype(np.intp)  # numpy's indexing would wrap a uint64 ≥ 2⁶³; as an intp it is negative
     batch = z.shape[0]
@@ -66,7 +67,7 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
         picked = shifted[rows, y]  # fails for a label ≥ C or < −C ...
         np.bincount(y)  # ... and this for one in −C..−1, which the gather took from the row's end
     except (IndexError, ValueError):
-        raise _label_error(y, z.shape[1]) from None
+        raise _label_error(given, z.shape[1]) from None
     e = np.exp(shifted)
     total = np.add.reduce(e, axis=1, keepdims=True)  # (B, 1)
     # a numpy sum over 0 is nan for an empty batch, as mean() was
@@ -81,9 +82,11 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
 
 
 def _label_error(y: np.ndarray, classes: int) -> ValueError:
-    found = f"{y.min()}..{y.max()}" if y.size else "none"
+    if not classes:
+        return ValueError("softmax_cross_entropy: the logits have no classes (shape (batch, 0)), so no label fits")
+    found = f" with range {y.min()}..{y.max()}" if y.size and y.dtype.kind in "biuf" else ""
     return ValueError(
-        f"softmax_cross_entropy: labels must be integers in 0..{classes - 1}, got dtype {y.dtype} with range {found}"
+        f"softmax_cross_entropy: labels must be integers in 0..{classes - 1}, got dtype {y.dtype}{found}"
     )
 
 
@@ -93,7 +96,7 @@ def sigmoid_cross_entropy(logits: Tensor, targets: ArrayLike) -> Tensor:
     Computed from the logits as Σ[softplus(z) − y z], finite for z = ±1000.
     """
     z = logits.data
-    y = lift(targets, logits).data if not isinstance(targets, Tensor) else targets.data
+    y = lift(targets, logits, "sigmoid_cross_entropy").data if not isinstance(targets, Tensor) else targets.data
     y = as_array(y, "sigmoid_cross_entropy").astype(z.dtype, copy=False)
     if y.shape != z.shape:
         raise ValueError(f"sigmoid_cross_entropy: logits {z.shape} and targets {y.shape} must have the same shape")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import BinaryIO
 
 import numpy as np
 
@@ -18,7 +19,7 @@ NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}  # s
 def plot_speeds_during_training(
     epochs: np.ndarray,
     speeds: np.ndarray,
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BinaryIO,
     title: str = "Speed of learning during training",
     layer_names: Sequence[str] | None = None,
 ) -> None:
@@ -26,12 +27,14 @@ def plot_speeds_during_training(
 
     `epochs` has shape (n,), `speeds` (n, layers); `layer_names` label the legend
     (default "hidden layer 1", …). The format follows `path`'s suffix: .svg (the
-    default, identical on every run), .png or .pdf.
+    default, identical on every run), .png or .pdf; an open binary file gets SVG.
     """
     import matplotlib
     from matplotlib.figure import Figure
 
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    suffix = ""  # an open binary file gets SVG
+    if isinstance(path, (str, bytes, os.PathLike)):
+        suffix = os.path.splitext(os.fsdecode(path))[1].lower()
     image_format = FORMATS.get(suffix or ".svg")
     if image_format is None:
         raise ValueError(

@@ -607,3 +607,16 @@ def test_a_failed_backward_keeps_every_leaf_gradient_it_had() -> None:
         unregister("fails_on_purpose")
     np.testing.assert_array_equal(w.grad, w_before)
     np.testing.assert_array_equal(b.grad, b_before)
+
+
+def test_a_leaf_grad_of_another_shape_is_an_error_and_every_gradient_stays() -> None:
+    a, b = random_leaf(2), random_leaf(2)
+    (a * b).sum().backward()
+    a_before = a.grad.copy()
+    b.grad = np.ones((2, 2))  # would broadcast silently into a (2, 2) gradient for a (2,) leaf
+    with pytest.raises(ValueError, match=r"backward: a leaf of shape \(2,\) holds a \.grad of shape \(2, 2\)"):
+        (a * b).sum().backward()
+    np.testing.assert_array_equal(a.grad, a_before)
+    np.testing.assert_array_equal(b.grad, np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"holds a \.grad of shape \(2, 2\)"):
+        (a * b).sum().backward(create_graph=True)

@@ -465,3 +465,74 @@ def test_none_for_a_needed_input_is_a_zero_gradient() -> None:
 def test_the_docstring_example_runs() -> None:
     result = doctest.testmod(microgradvg.custom_op, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---- review of session 2: rules kept per node, bound methods, gradients the leaf owns ------------
+
+
+def _double_vjp(g, out, inputs, ctx, needs) -> tuple:
+    return (g * 2.0,)
+
+
+def _triple_vjp(g, out, inputs, ctx, needs) -> tuple:
+    return (g * 3.0,)
+
+
+def test_a_node_keeps_the_rule_it_was_built_with() -> None:
+    x = leaf([1.0, 4.0])
+    doubled = Tensor.custom(2.0 * x.data, [x], _double_vjp, "scaled")
+    unregister("scaled")
+    np.testing.assert_array_equal(grad(doubled.sum(), x)[0].data, [2.0, 2.0])  # no rule in between
+    tripled = Tensor.custom(3.0 * x.data, [x], _triple_vjp, "scaled")
+    np.testing.assert_array_equal(grad(doubled.sum(), x)[0].data, [2.0, 2.0])  # not the new rule
+    np.testing.assert_array_equal(grad(tripled.sum(), x)[0].data, [3.0, 3.0])
+
+
+class Scale:
+    """A layer whose rule is a bound method: `self.vjp` is a new object on every access."""
+
+    def __init__(self, k: float) -> None:
+        self.k = k
+
+    def vjp(self, g, out, inputs, ctx, needs) -> tuple:
+        return (g * self.k,)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return Tensor.custom(x.data * self.k, [x], self.vjp, "scale")
+
+
+def test_a_bound_method_of_the_same_object_is_the_same_rule() -> None:
+    scale, x = Scale(2.0), leaf([1.0, -1.0])
+    gradcheck(lambda t: scale(t) + scale(t), x)
+    with pytest.raises(ValueError, match="registered to another function"):
+        Scale(3.0)(x)  # another object's method is another rule
+
+
+def _returns_ctx(g, out, inputs, ctx, needs) -> tuple:
+    return (ctx,)
+
+
+def _returns_input(g, out, inputs, ctx, needs) -> tuple:
+    return (inputs[0],)
+
+
+def _returns_one_array_and_its_view(g, out, inputs, ctx, needs) -> tuple:
+    shared = np.array(g, copy=True)
+    return (shared.reshape(shared.shape), shared)
+
+
+def test_a_leaf_owns_the_gradient_a_custom_rule_returns() -> None:
+    a, weights = leaf([1.0, 2.0]), np.array([7.0, 8.0])
+    Tensor.custom((a.data * weights).sum(), [a], _returns_ctx, "by_ctx", ctx=weights).backward()
+    assert not np.shares_memory(a.grad, weights)
+    a.grad *= 0.5  # an in-place clip of the gradient leaves the rule's ctx alone
+    np.testing.assert_array_equal(weights, [7.0, 8.0])
+
+    b = leaf([3.0, 4.0])
+    Tensor.custom(b.data**2 / 2, [b], _returns_input, "by_input").backward(np.ones(2))
+    assert not np.shares_memory(b.grad, b.data)
+
+    c, d = leaf([3.0, 4.0]), leaf([5.0, 6.0])
+    u = c * 1.0
+    Tensor.custom(u.data + d.data, [u, d], _returns_one_array_and_its_view, "by_view").backward(np.ones(2))
+    assert not np.shares_memory(d.grad, u.grad) and not np.shares_memory(d.grad, c.grad)

@@ -315,12 +315,19 @@ def test_softmax_cross_entropy_value_and_gradient() -> None:
         ([0, -4], "labels"),
         ([0, 10**12], "labels"),
         (np.array([0, 2**64 - 1], dtype=np.uint64), "labels"),  # numpy's indexing wraps it to −1
-        (np.array([0, 2**63 + 1], dtype=np.uint64), "labels"),
+        (np.array([0, 2**63 + 1], dtype=np.uint64), r"dtype uint64 with range 0\.\.9223372036854775809"),
+        (np.array(["a", "b"]), "integers in 0..2, got dtype <U1"),
+        (np.array([0, None], dtype=object), "integers in 0..2, got dtype object"),
     ],
 )
 def test_softmax_cross_entropy_rejects_bad_labels(labels, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         softmax_cross_entropy(Tensor(Z), labels)
+
+
+def test_softmax_cross_entropy_without_classes_says_so() -> None:
+    with pytest.raises(ValueError, match=r"softmax_cross_entropy: the logits have no classes"):
+        softmax_cross_entropy(Tensor(np.zeros((2, 0)), requires_grad=True), [0, 0])
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.uint64, np.int64])

@@ -163,3 +163,12 @@ def test_a_step_after_backward_with_create_graph_uses_the_gradients_numbers(fact
     factory([graphed]).step()
     assert type(graphed.data) is np.ndarray
     np.testing.assert_array_equal(graphed.data, plain.data)
+
+
+def test_zero_grad_clears_a_parameter_added_to_the_list_later() -> None:
+    first, later = Tensor([1.0], requires_grad=True), Value(2.0)
+    opt = SGD([first], lr=0.1)
+    opt.params.append(later)
+    first.grad, later.grad = np.ones(1), 3.0
+    opt.zero_grad()
+    assert first.grad is None and later.grad == 0.0

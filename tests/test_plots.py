@@ -36,3 +36,11 @@ def test_an_unknown_suffix_or_mismatched_shapes_are_errors(tmp_path: Path) -> No
         plot_speeds_during_training(EPOCHS, SPEEDS, tmp_path / "speeds.jpg")
     with pytest.raises(ValueError, match=r"epochs \(4,\) and speeds \(5, 2\)"):
         plot_speeds_during_training(EPOCHS[:4], SPEEDS, tmp_path / "speeds.svg")
+
+
+def test_an_open_binary_file_gets_svg() -> None:
+    import io
+
+    buffer = io.BytesIO()
+    plot_speeds_during_training(EPOCHS, SPEEDS, buffer)
+    assert buffer.getvalue().startswith(b"<?xml")

@@ -14,7 +14,7 @@ from ..tensor import ArrayLike, Tensor, lift
 
 def quadratic_cost(outputs: Tensor, targets: ArrayLike) -> Tensor:
     """C = (1/n) Σₓ ½‖a − y‖²  (Nielsen's QuadraticCost)."""
-    targets = lift(targets, outputs)
+    targets = lift(targets, outputs, "quadratic_cost")
     if targets.shape != outputs.shape:
         raise ValueError(f"quadratic_cost: outputs {outputs.shape} and targets {targets.shape} must match")
     batch = batch_size(outputs)

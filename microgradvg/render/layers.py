@@ -1,7 +1,8 @@
 """The layer view of an MLP: one node per layer, left to right, from a `LayerFlow`.
 
 Each layer shows its size, its speed of learning ‖∂C/∂bˡ‖ (Nielsen's measure, also as a
-bar relative to the fastest layer), ‖∂C/∂Wˡ‖ and its σ′(zˡ) factors; each edge, the norm
+bar relative to the fastest layer), ‖∂C/∂Wˡ‖ and its activation's slope factors (σ′(zˡ)
+for sigmoid layers); each edge, the norm
 of the next weight matrix ‖Wˡ⁺¹‖ and the gain the gradient picks up going back across it.
 """
 
@@ -36,7 +37,9 @@ def draw_layers(
     if not layers:
         raise ValueError("draw_layers: the flow has no layers")
     fastest = max((abs(s.speed_bias) for s in layers if s.speed_bias is not None), default=0.0)
-    graph = style.new_digraph(title, _caption(layers), "‖∂C/∂bˡ‖" if legend else None, rankdir)
+    activations = list(getattr(flow, "activations", ()) or ())
+    caption = _caption(layers, slope_symbol(activations or [], prime="′"))
+    graph = style.new_digraph(title, caption, "‖∂C/∂bˡ‖" if legend else None, rankdir)
     graph.attr(nodesep="0.3", ranksep="0.35")
     size = input_size if input_size is not None else _input_size(flow)
     graph.node(
@@ -48,7 +51,6 @@ def draw_layers(
         fillcolor="#f4f4f4",
     )
     previous = "input"
-    activations = list(getattr(flow, "activations", ()) or ())
     for position, stats in enumerate(layers):
         name = f"layer{position + 1}"
         last = position == len(layers) - 1
@@ -98,7 +100,7 @@ def _layer_label(
     activation: str,
     unused_slope: bool,
 ) -> str:
-    """An HTML table: name and size, speed of learning with its bar, ‖∂C/∂Wˡ‖, σ′."""
+    """An HTML table: name and size, speed of learning with its bar, ‖∂C/∂Wˡ‖, the slope (σ′)."""
     index = _index(stats, number)
     slope = style.escape(slope_symbol([activation] if activation else [], prime="′"))
     kind = "output layer" if last else "hidden layer"
@@ -148,7 +150,7 @@ def _edge_attributes(before: Any, after: Any, number: int) -> dict[str, str]:
     return {"label": label, "color": look.colour, "penwidth": str(look.pen)}
 
 
-def _caption(layers: list) -> list[str]:
+def _caption(layers: list, slope: str) -> list[str]:
     lines = []
     first, last = layers[0].speed_bias, layers[-1].speed_bias
     if len(layers) > 1 and first and last:
@@ -163,7 +165,7 @@ def _caption(layers: list) -> list[str]:
             f"({style.number(first, 3)} vs {style.number(last, 3)})"
         )
     lines.append(
-        "◀ gain: how much the gradient is scaled going back one layer, through Wˡ⁺¹ and σ′(zˡ)"
+        f"◀ gain: how much the gradient is scaled going back one layer, through Wˡ⁺¹ and {slope}(zˡ)"
     )
     return lines
 
