@@ -74,15 +74,20 @@ def backward(root: Tensor, grad: Any = None, create_graph: bool = False) -> None
         _backward_arrays(root, seed)
         return
     order, grads = backpropagate([root], [seed], create_graph)
+    leaves = [node for node in order if not node.parents and node.requires_grad and id(node) in grads]
+    earlier = [leaf.grad for leaf in leaves]
     taken: set[int] = set()
     for node in order:
         if node.parents:
             node.grad = grads.get(id(node))
             taken.add(id(node.grad))
-    for node in order:
-        g = grads.get(id(node))
-        if not node.parents and node.requires_grad and g is not None:
-            _add_to_leaf(node, g, node.grad, taken)
+    try:
+        for leaf in leaves:
+            _add_to_leaf(leaf, grads[id(leaf)], leaf.grad, taken)
+    except BaseException:  # e.g. a leaf .grad of another shape: no leaf keeps half a pass
+        for leaf, old in zip(leaves, earlier):
+            leaf.grad = old
+        raise
 
 
 def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:

@@ -620,3 +620,4 @@ def test_a_leaf_grad_of_another_shape_is_an_error_and_every_gradient_stays() -> 
     np.testing.assert_array_equal(b.grad, np.ones((2, 2)))
     with pytest.raises(ValueError, match=r"holds a \.grad of shape \(2, 2\)"):
         (a * b).sum().backward(create_graph=True)
+    np.testing.assert_array_equal(a.grad, a_before)  # a comes before b: it too keeps its gradient
