@@ -689,11 +689,44 @@ def per_node_overhead(length: int = 200, reps: int = 2000) -> None:
     print(f"  backward {b:.2f} (numpy rule ops alone {nb:.2f}: overhead {b - nb:.2f})")
 
 
+class MicrogradvgScalingGradients(Microgradvg):
+    """A what-if, not a way to use the library: SGD as the anchor does it, scaling each `.grad`
+    in place (`g *= lr; p -= g`), which leaves the user a wrong `.grad` after the step."""
+
+    name = "microgradvg, SGD scaling p.grad in place"
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> None:
+        loss = nn.softmax_cross_entropy(self.model(x), y)
+        loss.backward()
+        for p in self.optimizer.params:
+            p.grad *= self.optimizer.lr
+            p.data -= p.grad
+        self.optimizer.zero_grad()
+
+
+def price_of_keeping_gradients(workload: Workload, reps: int) -> None:
+    """How much of the gap is SGD's temporary lr·g: the real step against the in-place what-if."""
+    parameters = initial_parameters(workload)
+    batches = mini_batches(workload)
+    impls = [
+        NumpyBackprop(workload, parameters),
+        Microgradvg(workload, parameters),
+        MicrogradvgScalingGradients(workload, parameters),
+    ]
+    times = time_steps(impls, batches, reps, warmup=max(5, reps // 10))
+    floor = float(np.median(times[impls[0].name]))
+    print("\nSGD's temporary lr·g (numpy has no fused a − λb), median µs per step, interleaved:")
+    for impl in impls:
+        median = float(np.median(times[impl.name]))
+        print(f"  {impl.name:42s} {median:7.1f}  {median / floor:.3f}× numpy")
+
+
 def profile(workload: Workload, reps: int) -> None:
     print(f"microgradvg from {os.path.dirname(microgradvg.__file__)}")
     phase_times(workload, reps)
     backward_breakdown(workload, reps)
     per_node_overhead()
+    price_of_keeping_gradients(workload, reps)
     parameters = initial_parameters(workload)
     batches = mini_batches(workload)
     mine = Microgradvg(workload, parameters)
