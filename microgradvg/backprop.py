@@ -85,8 +85,7 @@ def backward(root: Tensor, grad: Any = None, create_graph: bool = False) -> None
         for leaf in leaves:
             _add_to_leaf(leaf, grads[id(leaf)], leaf.grad, taken)
     except BaseException:  # e.g. a leaf .grad of another shape: no leaf keeps half a pass
-        for leaf, old in zip(leaves, earlier):
-            leaf.grad = old
+        _restore(leaves, earlier)
         raise
 
 
@@ -104,14 +103,22 @@ def _backward_arrays(root: Tensor, seed: np.ndarray) -> None:
     try:
         _settle(leaves, earlier, _sweep(order, seed))
     except BaseException:
-        for leaf, old in zip(leaves, earlier):
-            leaf.grad = old
+        _restore(leaves, earlier)
         raise
+
+
+def _restore(leaves: list[Tensor], earlier: list[Any]) -> None:
+    """Give every leaf back the gradient it had before a pass that failed."""
+    for leaf, old in zip(leaves, earlier):
+        leaf.grad = old
 
 
 def _settle(leaves: list[Tensor], earlier: list[Any], held: set[int]) -> None:
     """Each leaf ends with old + new in an array of its own: never a view, nor an array that an
-    interior node or another leaf holds (`held`: the ids of the interior nodes' gradients)."""
+    interior node or another leaf holds (`held`: the ids of the interior nodes' gradients).
+
+    `_add_to_leaf` spelled out for ndarrays: this runs for every parameter on every step.
+    """
     hold = held.add
     for leaf, old in zip(leaves, earlier):
         g = leaf.grad

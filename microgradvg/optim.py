@@ -23,7 +23,6 @@ class Optimizer:
         if not lr > 0:
             raise ValueError(f"{type(self).__name__}: lr must be > 0, got {lr!r}")
         self.lr = lr
-        self.cleared = _cleared(self.params)
 
     def gradient(self, p: Any) -> Any:
         """p's gradient as plain numbers: after `backward(create_graph=True)` it is a Tensor."""
@@ -32,16 +31,8 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Clear every parameter's gradient (None for Tensors, 0.0 for Values)."""
-        if len(self.cleared) != len(self.params):  # parameters added to the list since
-            self.cleared = _cleared(self.params)
-        for p, cleared in zip(self.params, self.cleared):
-            p.grad = cleared
-
-
-def _cleared(params: list[Any]) -> list[Any]:
-    """What zero_grad() sets, per parameter: None for a Tensor, 0.0 for a Value. (Set directly,
-    not through a method call per parameter: this runs every step.)"""
-    return [None if isinstance(p, Tensor) else 0.0 for p in params]
+        for p in self.params:
+            p.zero_grad()
 
 
 class SGD(Optimizer):
