@@ -21,9 +21,9 @@ from typing import Any
 
 from microgradvg import chain
 from microgradvg.formatting import count
-from microgradvg.graph import topological_order, zero_grad
-from microgradvg.scalar import Value
-from microgradvg.spread import spread
+from microgradvg.engine.graph import topological_order, zero_grad
+from microgradvg.engine.value import Value
+from microgradvg.inspection.spread import spread
 
 TARGET_SECONDS = 1.0
 

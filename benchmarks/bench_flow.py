@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from microgradvg.data import load_embedded, one_hot
-from microgradvg.flow import layer_flow
+from microgradvg.flow.speeds import layer_flow
 from microgradvg.nn import TensorMLP
 
 SIZES = [784, 30, 30, 30, 30, 10]

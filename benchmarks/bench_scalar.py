@@ -32,9 +32,9 @@ import micrograd.nn
 
 from microgradvg import nn
 from microgradvg.data import make_moons
-from microgradvg.graph import topological_order
+from microgradvg.engine.graph import topological_order
 from microgradvg.optim import SGD
-from microgradvg.scalar import Value
+from microgradvg.engine.value import Value
 
 TOLERANCE = 1e-9  # loss and gradients must agree to this (relative to max(1, |x|))
 

@@ -36,7 +36,7 @@ import numpy as np
 import microgradvg
 from microgradvg import nn, optim
 from microgradvg.data import load_embedded
-from microgradvg.init import initialiser, rng_from
+from microgradvg.nn.init import initialiser, rng_from
 
 try:
     import torch

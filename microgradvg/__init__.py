@@ -6,16 +6,16 @@ by factor (`chain`), path by path (`spread`), layer by layer (`layer_flow`),
 and drawn (`draw_graph`, `draw_chain`, `draw_layers`).
 """
 
-from .tensor import Tensor, concatenate, is_grad_enabled, no_grad, stack  # isort: skip (before backprop)
-from .backprop import grad
-from .chain import Chain, Factor, Path, chain
-from .curvature import LayerCurvature, layer_curvature
-from .derivatives import hessian, hvp, jacobian
-from .flow import LayerFlow, LayerStats, SpeedRecorder, layer_flow
-from .graph import topological_order, zero_grad
+from .engine.tensor import Tensor, concatenate, is_grad_enabled, no_grad, stack  # isort: skip (before backprop)
+from .engine.backprop import grad
+from .inspection.chain import Chain, Factor, Path, chain
+from .flow.curvature import LayerCurvature, layer_curvature
+from .engine.derivatives import hessian, hvp, jacobian
+from .flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
+from .engine.graph import topological_order, zero_grad
 from .render import GraphvizNotFound, draw_chain, draw_graph, draw_layers, save_svg
-from .scalar import Value
-from .spread import Spread, WeightShare, spread, weight_share
+from .engine.value import Value
+from .inspection.spread import Spread, WeightShare, spread, weight_share
 
 __all__ = [
     "Chain", "Factor", "GraphvizNotFound", "LayerCurvature", "LayerFlow", "LayerStats", "Path",

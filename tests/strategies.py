@@ -22,7 +22,7 @@ from hypothesis.extra import numpy as hnp
 
 import microgradvg as mg
 from microgradvg import Tensor, Value
-from microgradvg.functional import linear as tensor_linear
+from microgradvg.engine.functional import linear as tensor_linear
 from microgradvg.testing import arrays
 
 Constant = int | float | None

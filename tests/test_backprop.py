@@ -15,7 +15,7 @@ from strategies import away_from_zero, leaf, positive
 
 import microgradvg as mg
 from microgradvg import Tensor
-from microgradvg.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
+from microgradvg.engine.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
 from microgradvg.testing import arrays, broadcastable_shapes, gradcheck, shapes
 
 rng = np.random.default_rng(20240605)
@@ -594,7 +594,7 @@ def _failing_vjp(g, out, inputs, ctx, needs):
 
 
 def test_a_failed_backward_keeps_every_leaf_gradient_it_had() -> None:
-    from microgradvg.custom_op import unregister
+    from microgradvg.engine.extend import unregister
 
     w, b = random_leaf(3), random_leaf(3)
     (w * b).sum().backward()

@@ -1,4 +1,4 @@
-"""Tests for microgradvg.chain: path counts, k-best paths, totals and the printed tables.
+"""Tests for microgradvg.inspection.chain: path counts, k-best paths, totals and the printed tables.
 
 Every property is checked against brute force: all paths enumerated from the output
 down, on random Value and Tensor DAGs that reuse nodes.
@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from strategies import expressions
 
 from microgradvg import Tensor, Value
-from microgradvg.chain import MAX_ENUMERATED_PATHS, Chain, chain
-from microgradvg.graph import topological_order, zero_grad
+from microgradvg.inspection.chain import MAX_ENUMERATED_PATHS, Chain, chain
+from microgradvg.engine.graph import topological_order, zero_grad
 from microgradvg.testing import tensors, values
 
 # ---- random DAGs and brute force (test_spread.py uses these too) ----------------------
@@ -503,5 +503,5 @@ def test_docstring_examples() -> None:
     import doctest
     import importlib
 
-    # `microgradvg.chain` is the function (the package exports it), so fetch the module itself.
-    assert doctest.testmod(importlib.import_module("microgradvg.chain")).failed == 0
+    # `microgradvg.chain` is the function (the package exports it), so fetch its module.
+    assert doctest.testmod(importlib.import_module("microgradvg.inspection.chain")).failed == 0

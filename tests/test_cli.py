@@ -227,12 +227,12 @@ def test_progress_bar_only_on_a_terminal_and_not_quiet(
 def test_failure_after_some_files_leaves_out_untouched(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import microgradvg.plots
+    import microgradvg.render.plots
 
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(microgradvg.plots, "plot_speeds_during_training", disk_full)
+    monkeypatch.setattr(microgradvg.render.plots, "plot_speeds_during_training", disk_full)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     (out_dir / "layer_flow.svg").write_text("<svg>old</svg>")

@@ -1,4 +1,4 @@
-"""Tests for `microgradvg.custom_op`: your own Tensor op, `Tensor.custom`.
+"""Tests for `microgradvg.engine.extend`: your own Tensor op, `Tensor.custom`.
 
 A custom op's gradients match central differences alone and among built-in
 ops, its factor's Jacobian matches finite differences, chains and pictures see
@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from strategies import leaf
 
 import microgradvg as mg
-import microgradvg.custom_op
+import microgradvg.engine.extend
 from microgradvg import Tensor, Value, grad, no_grad
-from microgradvg.custom_op import sum_to, unregister
+from microgradvg.engine.extend import sum_to, unregister
 from microgradvg.render import draw_graph
-from microgradvg.rules import RULES
+from microgradvg.engine.rules import RULES
 from microgradvg.testing import arrays, broadcastable_shapes, gradcheck, shapes, tensors
 
 # The rule table before this module registers anything: the built-in ops.
@@ -463,7 +463,7 @@ def test_none_for_a_needed_input_is_a_zero_gradient() -> None:
 
 
 def test_the_docstring_example_runs() -> None:
-    result = doctest.testmod(microgradvg.custom_op, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(microgradvg.engine.extend, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
 
 

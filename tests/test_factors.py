@@ -17,8 +17,8 @@ from strategies import away_from_zero, distinct, positive
 
 import microgradvg as mg
 from microgradvg import Tensor
-from microgradvg.factors import MAX_FACTOR_JACOBIAN_ENTRIES, TensorFactor
-from microgradvg.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
+from microgradvg.engine.factors import MAX_FACTOR_JACOBIAN_ENTRIES, TensorFactor
+from microgradvg.engine.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
 from microgradvg.testing import arrays, broadcastable_shapes, shapes
 
 Op = Callable[..., Tensor]

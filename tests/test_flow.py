@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import microgradvg as mg
 from microgradvg.data import load_embedded, one_hot
-from microgradvg.flow import LayerFlow, LayerStats, SpeedRecorder, layer_flow, tensor_cost
+from microgradvg.flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow, tensor_cost
 from microgradvg.nn import ScalarMLP, TensorMLP, apply_activation
 from microgradvg.testing import gradcheck
 

@@ -1,4 +1,4 @@
-"""Tests for `microgradvg.functional`: the fused `linear` and the two cross-entropy losses.
+"""Tests for `microgradvg.engine.functional`: the fused `linear` and the two cross-entropy losses.
 
 Values against the formulas in plain numpy, gradients against central
 differences, ±1000 logits without overflow, and errors that name the bad
@@ -15,7 +15,7 @@ from strategies import EXTREME, leaf, reference_log_softmax
 
 import microgradvg as mg
 from microgradvg import Tensor
-from microgradvg.functional import batch_size, linear, sigmoid_cross_entropy, softmax_cross_entropy
+from microgradvg.engine.functional import batch_size, linear, sigmoid_cross_entropy, softmax_cross_entropy
 from microgradvg.testing import arrays, gradcheck
 
 # ---- linear ------------------------------------------------------------------------------------

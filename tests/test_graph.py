@@ -1,4 +1,4 @@
-"""Tests for `microgradvg.graph`: topological order, leaves, edges and zero_grad.
+"""Tests for `microgradvg.engine.graph`: topological order, leaves, edges and zero_grad.
 
 The order must put parents before children with the root last, visit each
 node once, be the same for the same graph, survive graphs a million nodes deep,
@@ -12,7 +12,7 @@ from hypothesis import given
 from strategies import Expression, expressions, reachable
 
 from microgradvg import Tensor, Value, grad, topological_order, zero_grad
-from microgradvg.graph import edges, leaves
+from microgradvg.engine.graph import edges, leaves
 
 
 class Node:

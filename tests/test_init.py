@@ -1,4 +1,4 @@
-"""Tests for `microgradvg.init`: each initialiser's distribution, shapes and seeding.
+"""Tests for `microgradvg.nn.init`: each initialiser's distribution, shapes and seeding.
 
 Expected spreads come from the published formulas (micrograd's U(−1, 1),
 Nielsen's N(0, 1) and N(0, 1/n_in), Xavier's 2/(n_in + n_out), He's 2/n_in),
@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from microgradvg.init import INITIALISERS, initialiser, rng_from
+from microgradvg.nn.init import INITIALISERS, initialiser, rng_from
 
 BIG = [(400, 2000), (2000, 400)]  # (n_in, n_out): 800,000 weights either way
 

@@ -14,7 +14,7 @@ from strategies import leaf
 
 import microgradvg as mg
 from microgradvg import Tensor, Value
-from microgradvg.init import initialiser
+from microgradvg.nn.init import initialiser
 from microgradvg.nn import (
     MLP,
     Linear,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from microgradvg.plots import plot_speeds_during_training
+from microgradvg.render.plots import plot_speeds_during_training
 
 EPOCHS = np.arange(5)
 SPEEDS = np.array([[1e-3 * 2**e, 1e-2 * 1.5**e] for e in range(5)])

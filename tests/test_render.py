@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from microgradvg import Tensor, Value
-from microgradvg.graph import topological_order
+from microgradvg.engine.graph import topological_order
 from microgradvg.nn import MLP
 from microgradvg.render import (
     DECADE_COLOURS,

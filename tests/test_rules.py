@@ -1,4 +1,4 @@
-"""Tests for `microgradvg.rules`: the table of derivative rules and its one broadcasting helper.
+"""Tests for `microgradvg.engine.rules`: the table of derivative rules and its one broadcasting helper.
 
 Every op a Tensor can record has exactly one rule, and every rule belongs to an
 op; each rule gives the same numbers on ndarrays (an ordinary backward pass)
@@ -19,9 +19,9 @@ from strategies import away_from_zero, leaf, positive
 
 import microgradvg as mg
 from microgradvg import Tensor
-from microgradvg.custom_op import CheckedRule
-from microgradvg.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
-from microgradvg.rules import RULES, sum_to
+from microgradvg.engine.extend import CheckedRule
+from microgradvg.engine.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
+from microgradvg.engine.rules import RULES, sum_to
 from microgradvg.testing import arrays, broadcastable_shapes, shapes
 
 Build = Callable[[np.random.Generator], tuple[Tensor, list[Tensor]]]

@@ -1,4 +1,4 @@
-"""Tests for `microgradvg.scalar.Value`.
+"""Tests for `microgradvg.engine.value.Value`.
 
 Random expression DAGs and every single op are checked against central
 differences in float64, and + − × ÷ against Python's own float arithmetic, bit

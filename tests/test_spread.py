@@ -1,4 +1,4 @@
-"""Tests for microgradvg.spread: path sums by sign against brute force, and weight shares."""
+"""Tests for microgradvg.inspection.spread: path sums by sign against brute force, and weight shares."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from test_chain import all_paths, doubling, layered, scalar_graphs, tensor_dags, value_product
 
 from microgradvg import Tensor, Value
-from microgradvg.chain import chain
-from microgradvg.spread import Spread, WeightShare, spread, weight_share
+from microgradvg.inspection.chain import chain
+from microgradvg.inspection.spread import Spread, WeightShare, spread, weight_share
 
 
 def close(a: float, b: float, scale: float) -> bool:

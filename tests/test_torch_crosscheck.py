@@ -16,7 +16,7 @@ from strategies import SCALAR_OPS, ScalarOp, domain_arrays, positive
 
 import microgradvg as mg
 from microgradvg import Tensor
-from microgradvg.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
+from microgradvg.engine.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
 from microgradvg.nn import TensorMLP, quadratic_cost
 from microgradvg.optim import SGD, Adam
 from microgradvg.testing import arrays, broadcastable_shapes, shapes

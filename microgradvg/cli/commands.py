@@ -63,7 +63,7 @@ def run_vanishing(options: argparse.Namespace) -> int:
         save_svg(picture, output.path(CHAIN_SVG), timeout=DOT_TIMEOUT)
 
         if options.epochs:
-            from ..plots import plot_speeds_during_training
+            from ..render.plots import plot_speeds_during_training
 
             record = train(
                 model, setup, images, targets, options.epochs, options.lr,
@@ -86,7 +86,7 @@ def run_vanishing(options: argparse.Namespace) -> int:
 
 def run_exploding(options: argparse.Namespace) -> int:
     """The book's exploding-gradient network: its chain table and picture."""
-    from ..chain import chain
+    from ..inspection.chain import chain
     from ..render import draw_chain, save_svg
 
     with staged_output(options.out) as output:

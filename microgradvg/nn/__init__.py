@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..init import Seed
+from .init import Seed
 from .losses import (
     cross_entropy,
     l2_penalty,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..functional import batch_size, sigmoid_cross_entropy, softmax_cross_entropy
-from ..tensor import ArrayLike, Tensor, lift
+from ..engine.functional import batch_size, sigmoid_cross_entropy, softmax_cross_entropy
+from ..engine.tensor import ArrayLike, Tensor, lift
 
 
 def quadratic_cost(outputs: Tensor, targets: ArrayLike) -> Tensor:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 
-from ..init import Seed, initialiser, rng_from
-from ..scalar import Value
+from .init import Seed, initialiser, rng_from
+from ..engine.value import Value
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 Input = Sequence[Value | float]
@@ -86,7 +86,7 @@ class ScalarMLP:
     """A multi-layer perceptron of Values: `ScalarMLP(2, [16, 16, 1])`.
 
     Hidden layers use `activation`, the last layer `output_activation`.
-    `init` names an initialisation from `microgradvg.init` ("uniform" is micrograd's).
+    `init` names an initialisation from `microgradvg.nn.init` ("uniform" is micrograd's).
     """
 
     def __init__(

@@ -12,9 +12,9 @@ from itertools import pairwise
 
 import numpy as np
 
-from ..functional import linear
-from ..init import Seed, initialiser, rng_from
-from ..tensor import ArrayLike, Tensor
+from ..engine.functional import linear
+from .init import Seed, initialiser, rng_from
+from ..engine.tensor import ArrayLike, Tensor
 from .scalar import check_activation
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..graph import edges, topological_order
+from ..engine.graph import edges, topological_order
 from . import style
 from .collapse import collapsed_graph
 from .nodes import as_array, is_constant, is_scalar, node_attributes
@@ -74,7 +74,7 @@ def draw_chain(
 ) -> graphviz.Digraph:
     """The graph of `chain.output` with the top `k` paths to `chain.wrt` highlighted.
 
-    `chain` is a `microgradvg.chain.Chain`: ∂output/∂wrt = Σ over paths of the product of
+    `chain` is a `microgradvg.Chain`: ∂output/∂wrt = Σ over paths of the product of
     the factors on the path. Edges on the top-k paths keep their colours, get a thick pen
     and the class "path" (in DOT and SVG); everything else is faded (class "faded"). The
     caption lists each highlighted path's factors and product. When the graph has more

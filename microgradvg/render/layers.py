@@ -26,7 +26,7 @@ def draw_layers(
     legend: bool = True,
     rankdir: str = "LR",
 ) -> graphviz.Digraph:
-    """The layer view of `flow` (a `microgradvg.flow.LayerFlow`) as a Digraph.
+    """The layer view of `flow` (a `microgradvg.LayerFlow`) as a Digraph.
 
     One node for the input (`input_size`, else read from `flow.model.sizes`), one per
     layer, and one for the cost C; nodes are coloured by ‖∂C/∂bˡ‖ on the fixed gradient

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .rules import RULES, Rule, sum_to
-from .scalar import Value
+from .value import Value
 from .tensor import ArrayLike, Tensor, _result, as_array
 
 __all__ = ["CheckedRule", "custom", "sum_to", "unregister"]

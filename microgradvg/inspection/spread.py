@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from .chain import Chain, chain
-from .formatting import count, percent, significant
-from .scalar import Value
-from .tensor import Tensor
+from ..formatting import count, percent, significant
+from ..engine.value import Value
+from ..engine.tensor import Tensor
 
 
 @dataclass(frozen=True)

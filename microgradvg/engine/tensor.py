@@ -15,7 +15,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .scalar import Value
+from .value import Value
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 Axis = int | tuple[int, ...] | None
@@ -148,7 +148,7 @@ class Tensor:
         `vjp(g, out, inputs, ctx, needs)` returns one gradient per parent, ∂L/∂xᵢ = g·∂out/∂xᵢ,
         like the rules in `rules.py`; it is registered under the name `op`.
         """
-        from .custom_op import custom  # here, not at the top: custom_op imports this module
+        from .extend import custom  # here, not at the top: custom_op imports this module
 
         return custom(data, parents, vjp, op, ctx)
 

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from .curvature import LayerCurvature, curvature_columns, layer_curvature
-from .formatting import aligned_table, optional, slope_symbol
-from .forward_pass import (
+from ..formatting import aligned_table, optional, slope_symbol
+from .batch import (
     Model,
     activations_of,
     prepare_batch,
@@ -24,10 +24,10 @@ from .forward_pass import (
     tensor_forward,
     weight_matrices,
 )
-from .nn.scalar import ScalarMLP
-from .nn.tensor import TensorMLP
-from .scalar import Value
-from .tensor import Tensor, is_grad_enabled
+from ..nn.scalar import ScalarMLP
+from ..nn.tensor import TensorMLP
+from ..engine.value import Value
+from ..engine.tensor import Tensor, is_grad_enabled
 
 
 @dataclass(frozen=True)

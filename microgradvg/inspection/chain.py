@@ -16,10 +16,10 @@ import numpy as np
 
 from .best_paths import BestPaths, Edges, gc_paused
 from .chain_tables import brief, chain_table, path_table
-from .formatting import count
-from .graph import topological_order
-from .scalar import Value
-from .tensor import Tensor
+from ..formatting import count
+from ..engine.graph import topological_order
+from ..engine.value import Value
+from ..engine.tensor import Tensor
 
 Node = Value | Tensor
 

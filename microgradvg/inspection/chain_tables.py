@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .formatting import DASH, aligned_table, count, from_log10, optional, percent, significant
+from ..formatting import DASH, aligned_table, count, from_log10, optional, percent, significant
 
 if TYPE_CHECKING:  # for the annotations only: chain imports this module
     from .chain import Chain, Factor, Path

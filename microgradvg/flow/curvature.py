@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from .backprop import grad
-from .derivatives import hvp_from_gradients
-from .formatting import optional
-from .forward_pass import Model, prepare_batch, tensor_cost, tensor_forward, tensor_twin
-from .nn.tensor import TensorMLP
-from .tensor import Tensor, is_grad_enabled, no_grad
+from ..engine.backprop import grad
+from ..engine.derivatives import hvp_from_gradients
+from ..formatting import optional
+from .batch import Model, prepare_batch, tensor_cost, tensor_forward, tensor_twin
+from ..nn.tensor import TensorMLP
+from ..engine.tensor import Tensor, is_grad_enabled, no_grad
 
 
 @dataclass(frozen=True)
