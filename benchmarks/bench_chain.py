@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from microgradvg import chain
-from microgradvg.formatting import count
 from microgradvg.engine.graph import topological_order, zero_grad
 from microgradvg.engine.value import Value
+from microgradvg.formatting import count
 from microgradvg.inspection.spread import spread
 
 TARGET_SECONDS = 1.0

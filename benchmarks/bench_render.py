@@ -27,11 +27,11 @@ from pathlib import Path
 import graphviz
 
 from microgradvg.data import load_embedded
-from microgradvg.flow.speeds import layer_flow
 from microgradvg.engine.graph import topological_order
+from microgradvg.engine.value import Value
+from microgradvg.flow.speeds import layer_flow
 from microgradvg.nn import MLP
 from microgradvg.render import draw_graph, draw_layers, save_svg
-from microgradvg.engine.value import Value
 
 LAYER_BUDGET = 1.0  # seconds, the budget for the layer view
 SCALAR_BUDGET = 5.0  # seconds, the budget for the scalar MLP picture

@@ -33,8 +33,8 @@ import micrograd.nn
 from microgradvg import nn
 from microgradvg.data import make_moons
 from microgradvg.engine.graph import topological_order
-from microgradvg.optim import SGD
 from microgradvg.engine.value import Value
+from microgradvg.optim import SGD
 
 TOLERANCE = 1e-9  # loss and gradients must agree to this (relative to max(1, |x|))
 

@@ -8,14 +8,14 @@ and drawn (`draw_graph`, `draw_chain`, `draw_layers`).
 
 from .engine.tensor import Tensor, concatenate, is_grad_enabled, no_grad, stack  # isort: skip (before backprop)
 from .engine.backprop import grad
-from .inspection.chain import Chain, Factor, Path, chain
-from .flow.curvature import LayerCurvature, layer_curvature
 from .engine.derivatives import hessian, hvp, jacobian
-from .flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from .engine.graph import topological_order, zero_grad
-from .render import GraphvizNotFound, draw_chain, draw_graph, draw_layers, save_svg
 from .engine.value import Value
+from .flow.curvature import LayerCurvature, layer_curvature
+from .flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
+from .inspection.chain import Chain, Factor, Path, chain
 from .inspection.spread import Spread, WeightShare, spread, weight_share
+from .render import GraphvizNotFound, draw_chain, draw_graph, draw_layers, save_svg
 
 __all__ = [
     "Chain", "Factor", "GraphvizNotFound", "LayerCurvature", "LayerFlow", "LayerStats", "Path",

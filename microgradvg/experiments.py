@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from .inspection.chain import Chain, chain
+from .engine.tensor import Tensor
+from .engine.value import Value
 from .flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from .formatting import superscript
+from .inspection.chain import Chain, chain
 from .nn import TensorMLP, apply_activation, cross_entropy, quadratic_cost
 from .optim import SGD
-from .engine.value import Value
-from .engine.tensor import Tensor
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 INITIALISATIONS = ("nielsen_large", "nielsen", "xavier", "he")

@@ -18,8 +18,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .engine.value import Value
 from .engine.tensor import Tensor
+from .engine.value import Value
 
 Shape = tuple[int, ...]
 Node = Value | Tensor

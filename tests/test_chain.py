@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from strategies import expressions
 
 from microgradvg import Tensor, Value
-from microgradvg.inspection.chain import MAX_ENUMERATED_PATHS, Chain, chain
 from microgradvg.engine.graph import topological_order, zero_grad
+from microgradvg.inspection.chain import MAX_ENUMERATED_PATHS, Chain, chain
 from microgradvg.testing import tensors, values
 
 # ---- random DAGs and brute force (test_spread.py uses these too) ----------------------

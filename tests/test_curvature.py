@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microgradvg as mg
-from microgradvg.flow.curvature import LayerCurvature, layer_curvature
 from microgradvg.engine.derivatives import hessian
-from microgradvg.flow.speeds import SpeedRecorder, layer_flow
 from microgradvg.engine.functional import linear, sigmoid_cross_entropy
+from microgradvg.flow.curvature import LayerCurvature, layer_curvature
+from microgradvg.flow.speeds import SpeedRecorder, layer_flow
 from microgradvg.nn import ScalarMLP, TensorMLP, apply_activation, quadratic_cost
 
 

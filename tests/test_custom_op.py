@@ -23,8 +23,8 @@ import microgradvg as mg
 import microgradvg.engine.extend
 from microgradvg import Tensor, Value, grad, no_grad
 from microgradvg.engine.extend import sum_to, unregister
-from microgradvg.render import draw_graph
 from microgradvg.engine.rules import RULES
+from microgradvg.render import draw_graph
 from microgradvg.testing import arrays, broadcastable_shapes, gradcheck, shapes, tensors
 
 # The rule table before this module registers anything: the built-in ops.

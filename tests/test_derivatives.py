@@ -10,10 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microgradvg as mg
-from microgradvg.engine.derivatives import MAX_HESSIAN_INPUTS, MAX_JACOBIAN_ENTRIES, hessian, hvp, jacobian
+from microgradvg.engine.derivatives import (
+    MAX_HESSIAN_INPUTS,
+    MAX_JACOBIAN_ENTRIES,
+    hessian,
+    hvp,
+    jacobian,
+)
 from microgradvg.engine.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
-from microgradvg.nn import TensorMLP, apply_activation, quadratic_cost
 from microgradvg.engine.tensor import Tensor
+from microgradvg.nn import TensorMLP, apply_activation, quadratic_cost
 from microgradvg.testing import gradcheck
 
 EPS = 1e-5  # central differences of gradients: error O(EPS²) plus rounding O(1e-16/EPS)

@@ -15,7 +15,12 @@ from strategies import EXTREME, leaf, reference_log_softmax
 
 import microgradvg as mg
 from microgradvg import Tensor
-from microgradvg.engine.functional import batch_size, linear, sigmoid_cross_entropy, softmax_cross_entropy
+from microgradvg.engine.functional import (
+    batch_size,
+    linear,
+    sigmoid_cross_entropy,
+    softmax_cross_entropy,
+)
 from microgradvg.testing import arrays, gradcheck
 
 # ---- linear ------------------------------------------------------------------------------------

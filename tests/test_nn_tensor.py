@@ -14,7 +14,6 @@ from strategies import leaf
 
 import microgradvg as mg
 from microgradvg import Tensor, Value
-from microgradvg.nn.init import initialiser
 from microgradvg.nn import (
     MLP,
     Linear,
@@ -27,6 +26,7 @@ from microgradvg.nn import (
     sigmoid_cross_entropy,
     softmax_cross_entropy,
 )
+from microgradvg.nn.init import initialiser
 from microgradvg.optim import SGD
 from microgradvg.testing import arrays, gradcheck
 

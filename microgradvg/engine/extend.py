@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from .rules import RULES, Rule, sum_to
-from .value import Value
 from .tensor import ArrayLike, Tensor, _result, as_array
+from .value import Value
 
 __all__ = ["CheckedRule", "custom", "sum_to", "unregister"]
 

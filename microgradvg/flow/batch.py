@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from ..engine.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
+from ..engine.tensor import Tensor
 from ..nn.losses import quadratic_cost
 from ..nn.scalar import ScalarMLP
 from ..nn.tensor import TensorMLP, apply_activation
-from ..engine.tensor import Tensor
 
 COSTS = ("cross_entropy", "quadratic", "softmax_cross_entropy")
 Model = TensorMLP | ScalarMLP

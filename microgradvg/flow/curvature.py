@@ -14,10 +14,10 @@ import numpy as np
 
 from ..engine.backprop import grad
 from ..engine.derivatives import hvp_from_gradients
-from ..formatting import optional
-from .batch import Model, prepare_batch, tensor_cost, tensor_forward, tensor_twin
-from ..nn.tensor import TensorMLP
 from ..engine.tensor import Tensor, is_grad_enabled, no_grad
+from ..formatting import optional
+from ..nn.tensor import TensorMLP
+from .batch import Model, prepare_batch, tensor_cost, tensor_forward, tensor_twin
 
 
 @dataclass(frozen=True)

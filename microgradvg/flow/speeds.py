@@ -14,8 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from .curvature import LayerCurvature, curvature_columns, layer_curvature
+from ..engine.tensor import Tensor, is_grad_enabled
+from ..engine.value import Value
 from ..formatting import aligned_table, optional, slope_symbol
+from ..nn.scalar import ScalarMLP
+from ..nn.tensor import TensorMLP
 from .batch import (
     Model,
     activations_of,
@@ -24,10 +27,7 @@ from .batch import (
     tensor_forward,
     weight_matrices,
 )
-from ..nn.scalar import ScalarMLP
-from ..nn.tensor import TensorMLP
-from ..engine.value import Value
-from ..engine.tensor import Tensor, is_grad_enabled
+from .curvature import LayerCurvature, curvature_columns, layer_curvature
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..engine.graph import topological_order
+from ..engine.tensor import Tensor
+from ..engine.value import Value
+from ..formatting import count
 from .best_paths import BestPaths, Edges, gc_paused
 from .chain_tables import brief, chain_table, path_table
-from ..formatting import count
-from ..engine.graph import topological_order
-from ..engine.value import Value
-from ..engine.tensor import Tensor
 
 Node = Value | Tensor
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .chain import Chain, chain
-from ..formatting import count, percent, significant
-from ..engine.value import Value
 from ..engine.tensor import Tensor
+from ..engine.value import Value
+from ..formatting import count, percent, significant
+from .chain import Chain, chain
 
 
 @dataclass(frozen=True)

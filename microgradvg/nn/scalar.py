@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 
-from .init import Seed, initialiser, rng_from
 from ..engine.value import Value
+from .init import Seed, initialiser, rng_from
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 Input = Sequence[Value | float]

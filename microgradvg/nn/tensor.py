@@ -13,8 +13,8 @@ from itertools import pairwise
 import numpy as np
 
 from ..engine.functional import linear
-from .init import Seed, initialiser, rng_from
 from ..engine.tensor import ArrayLike, Tensor
+from .init import Seed, initialiser, rng_from
 from .scalar import check_activation
 
 
