@@ -12,15 +12,45 @@ from .engine.derivatives import hessian, hvp, jacobian
 from .engine.graph import topological_order, zero_grad
 from .engine.value import Value
 from .flow.curvature import LayerCurvature, layer_curvature
+from .flow.diagnose import Diagnosis, LayerDiagnosis, diagnose
 from .flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from .inspection.chain import Chain, Factor, Path, chain
 from .inspection.spread import Spread, WeightShare, spread, weight_share
 from .render import GraphvizNotFound, draw_chain, draw_graph, draw_layers, save_svg
 
 __all__ = [
-    "Chain", "Factor", "GraphvizNotFound", "LayerCurvature", "LayerFlow", "LayerStats", "Path",
-    "SpeedRecorder", "Spread", "Tensor", "Value", "WeightShare", "chain", "concatenate", "draw_chain",
-    "draw_graph", "draw_layers", "grad", "hessian", "hvp", "is_grad_enabled", "jacobian",
-    "layer_curvature", "layer_flow", "no_grad", "save_svg", "spread", "stack", "topological_order",
-    "weight_share", "zero_grad",
+    "Chain",
+    "Diagnosis",
+    "Factor",
+    "GraphvizNotFound",
+    "LayerCurvature",
+    "LayerDiagnosis",
+    "LayerFlow",
+    "LayerStats",
+    "Path",
+    "SpeedRecorder",
+    "Spread",
+    "Tensor",
+    "Value",
+    "WeightShare",
+    "chain",
+    "concatenate",
+    "diagnose",
+    "draw_chain",
+    "draw_graph",
+    "draw_layers",
+    "grad",
+    "hessian",
+    "hvp",
+    "is_grad_enabled",
+    "jacobian",
+    "layer_curvature",
+    "layer_flow",
+    "no_grad",
+    "save_svg",
+    "spread",
+    "stack",
+    "topological_order",
+    "weight_share",
+    "zero_grad",
 ]

@@ -3,10 +3,11 @@
 `draw_graph(loss)` draws a Value or Tensor graph with every edge's local derivative,
 coloured on one fixed scale from vanishing (pale blue) to exploding (red);
 `draw_chain(chain(loss, w), k=3)` highlights the top paths; `draw_layers(layer_flow(...))`
-draws an MLP one node per layer. Each returns a `graphviz.Digraph` (shown inline in
+draws an MLP one node per layer, `draw_diagnosis(diagnose(...))` with each layer's verdict. Each returns a `graphviz.Digraph` (shown inline in
 Jupyter, DOT in `.source`); `save_svg(picture, "out.svg")` writes it with `dot`.
 """
 
+from .diagnosis import draw_diagnosis
 from .graphs import draw_chain, draw_graph
 from .layers import draw_layers
 from .style import DECADE_COLOURS, ZERO_COLOUR, gradient_colour
@@ -19,6 +20,7 @@ __all__ = [
     "GraphvizNotFound",
     "GraphvizTimeout",
     "draw_chain",
+    "draw_diagnosis",
     "draw_graph",
     "draw_layers",
     "gradient_colour",
