@@ -16,6 +16,7 @@ from .flow.diagnose import Diagnosis, LayerDiagnosis, diagnose
 from .flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from .inspection.chain import Chain, Factor, Path, chain
 from .inspection.spread import Spread, WeightShare, spread, weight_share
+from .nn.weights import load_weights, save_weights
 from .render import GraphvizNotFound, draw_chain, draw_graph, draw_layers, save_svg
 
 __all__ = [
@@ -46,8 +47,10 @@ __all__ = [
     "jacobian",
     "layer_curvature",
     "layer_flow",
+    "load_weights",
     "no_grad",
     "save_svg",
+    "save_weights",
     "spread",
     "stack",
     "topological_order",

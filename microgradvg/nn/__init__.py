@@ -18,6 +18,7 @@ from .losses import (
 )
 from .scalar import ACTIVATIONS, Layer, Neuron, ScalarMLP
 from .tensor import Linear, Module, TensorMLP, apply_activation
+from .weights import WeightsError, load_weights, save_weights
 
 
 def MLP(
@@ -76,6 +77,6 @@ def MLP(
 
 __all__ = [
     "ACTIVATIONS", "MLP", "Layer", "Linear", "Module", "Neuron", "ScalarMLP", "TensorMLP",
-    "apply_activation", "cross_entropy", "l2_penalty", "quadratic_cost",
-    "sigmoid_cross_entropy", "softmax_cross_entropy",
+    "WeightsError", "apply_activation", "cross_entropy", "l2_penalty", "load_weights",
+    "quadratic_cost", "save_weights", "sigmoid_cross_entropy", "softmax_cross_entropy",
 ]
