@@ -13,11 +13,13 @@ from .engine.graph import topological_order, zero_grad
 from .engine.value import Value
 from .flow.curvature import LayerCurvature, layer_curvature
 from .flow.diagnose import Diagnosis, LayerDiagnosis, diagnose
+from .flow.monitor import Monitor
 from .flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from .inspection.chain import Chain, Factor, Path, chain
 from .inspection.spread import Spread, WeightShare, spread, weight_share
 from .nn.weights import load_weights, save_weights
-from .render import GraphvizNotFound, draw_chain, draw_graph, draw_layers, save_svg
+from .render import GraphvizNotFound, draw_chain, draw_diagnosis, draw_graph, draw_layers, save_svg
+from .render.plots import plot_training
 
 __all__ = [
     "Chain",
@@ -28,6 +30,7 @@ __all__ = [
     "LayerDiagnosis",
     "LayerFlow",
     "LayerStats",
+    "Monitor",
     "Path",
     "SpeedRecorder",
     "Spread",
@@ -38,6 +41,7 @@ __all__ = [
     "concatenate",
     "diagnose",
     "draw_chain",
+    "draw_diagnosis",
     "draw_graph",
     "draw_layers",
     "grad",
@@ -49,6 +53,7 @@ __all__ = [
     "layer_flow",
     "load_weights",
     "no_grad",
+    "plot_training",
     "save_svg",
     "save_weights",
     "spread",

@@ -2,7 +2,7 @@
 
 Build his MNIST networks, measure each hidden layer's speed of learning ‖∂C/∂bˡ‖ at
 initialisation over several seeds, train with full-batch gradient descent while recording
-those speeds, and build his one-neuron-per-layer network whose gradient explodes.
+those speeds (or a `Monitor`'s dashboard), and build his one-neuron-per-layer network whose gradient explodes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import numpy as np
 
 from .engine.tensor import Tensor
 from .engine.value import Value
+from .flow.batch import Model
+from .flow.monitor import Monitor
 from .flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from .formatting import superscript
 from .inspection.chain import Chain, chain
@@ -150,6 +152,31 @@ def train(
         optimizer.step()
     recorder.record(epochs)
     return recorder.as_arrays()
+
+
+def train_monitored(
+    model: Model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    epochs: int,
+    lr: float = 0.1,
+    cost: str = "cross_entropy",
+    progress: Callable[[Iterable[int]], Iterable[int]] = iter,
+) -> Monitor:
+    """Full-batch gradient descent w ← w − η ∂C/∂w for `epochs` steps, watched by a `Monitor`.
+
+    Records before each step and once after the last (epochs 0..N): per layer ‖∂C/∂bˡ‖,
+    the update ratio η‖∂C/∂Wˡ‖/‖Wˡ‖ and the share of saturated units; `labels` (N,) or
+    targets as `layer_flow` takes them.
+    """
+    monitor = Monitor(model, images, labels, cost=cost, lr=lr)
+    optimizer = SGD(model.parameters(), lr=lr)
+    for epoch in progress(range(epochs)):
+        # The monitor's measurement computes ∂C/∂w of the whole batch: the step's own gradient.
+        monitor.record(epoch, keep_gradients=True)
+        optimizer.step()
+    monitor.record(epochs)
+    return monitor
 
 
 def first_layer_chain(

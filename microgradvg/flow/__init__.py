@@ -1,8 +1,9 @@
-"""An MLP layer by layer: a checked batch, each layer's speed of learning, its curvature, and
-a diagnosis of all of it (`diagnose`)."""
+"""An MLP layer by layer: a checked batch, each layer's speed of learning, its curvature, a
+diagnosis of all of it (`diagnose`), and a `Monitor` that records them during training."""
 
 from .curvature import LayerCurvature, layer_curvature
 from .diagnose import Diagnosis, LayerDiagnosis, diagnose
+from .monitor import Monitor
 from .speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "LayerDiagnosis",
     "LayerFlow",
     "LayerStats",
+    "Monitor",
     "SpeedRecorder",
     "diagnose",
     "layer_curvature",

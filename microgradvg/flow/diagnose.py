@@ -137,7 +137,7 @@ class Diagnosis:
             "update = η‖∂C/∂Wˡ‖/‖Wˡ‖ (guide: about 1e-3); sat. = share of slopes below 10% of max;",
             "best ΔC = the largest drop in C moving layer l alone along −g (line search).",
         ]
-        lines += [f"layer {d.layer}: {d.verdict}: {d.reason}" for d in self.layers]
+        lines += [f"layer {d.layer}, {d.verdict}: {d.reason}" for d in self.layers]
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -188,7 +188,7 @@ def diagnose(
         for p, g in zip(net.parameters(), saved):
             p.grad = g
     curvatures = layer_curvature(net, inputs, targets, cost)
-    saturations, deads, outputs = _saturation(net, inputs)
+    saturations, deads, outputs = saturation_of(net, inputs)
     activations = activations_of(net)
     measured = []
     for index, (layer, stats) in enumerate(zip(net.layers, flow.layers)):
@@ -226,39 +226,38 @@ def _verdict(m: LayerDiagnosis, output: float | None, slope_counts: bool) -> tup
 
     `output` is the output layer's update ratio (None for the output layer itself).
     """
-    l = superscript(m.layer)
-    update = m.update_ratio
-    said = f"η‖∂C/∂W{l}‖/‖W{l}‖ = {update:.1e}"
-    drop = m.line_search_drop
+    update, drop = m.update_ratio, m.line_search_drop
+    said = f"update {update:.1e}"
     if not (math.isfinite(m.speed) and math.isfinite(m.weight_speed)):
         return "exploding", "the gradient is not finite"
     if update >= EXPLODING_UPDATE:
-        return "exploding", f"{said} ≥ {EXPLODING_UPDATE:g}: one step moves W{l} by its own size"
+        return "exploding", f"{said} ≥ {EXPLODING_UPDATE:g}: one step moves W{superscript(m.layer)} by its size"
     if output is not None and update >= TIMES_THE_OUTPUT * output:
-        return "exploding", f"{said}, {update / output:.0f}× the output layer's"
+        return "exploding", f"{said} is {update / output:.0f}× the output layer's: it grew going back"
     if not drop >= MIN_DROP:
-        return "near a minimum", (
-            f"moving layer {m.layer} alone along −g lowers C by at most {drop:.1e} "
-            f"< {MIN_DROP:g}"
-        )
+        return "near a minimum", f"the line search along −g gains only {drop:.1e} < {MIN_DROP:g}"
     if slope_counts and m.saturation >= SATURATED_SHARE:
         return "saturated", (
-            f"{m.saturation:.0%} of the slopes are below {FLAT_SLOPE:.0%} of their maximum "
-            f"(≥ {SATURATED_SHARE:.0%})"
+            f"{m.saturation:.0%} of the slopes are below {FLAT_SLOPE:.0%} of their maximum"
         )
-    gains = f"yet a line search gains {drop:.1e}"
     if update < SLOW_UPDATE:
-        return "vanishing", f"{said} < {SLOW_UPDATE:g}, {gains}"
+        return "vanishing", f"{said} < {SLOW_UPDATE:g}, yet the line search gains {drop:.1e}"
     if output is not None and update * TIMES_THE_OUTPUT <= output:
-        return "vanishing", f"{said}, {output / update:.0f}× below the output layer's, {gains}"
-    return "healthy", f"{said}, and a line search gains {drop:.1e}"
+        return "vanishing", (
+            f"{said} is {output / update:.0f}× below the output layer's; line search gains {drop:.1e}"
+        )
+    return "healthy", f"{said}, and the line search gains {drop:.1e}"
 
 
-def _saturation(
+def saturation_of(
     net: TensorMLP, inputs: np.ndarray
 ) -> tuple[list[float], list[int], list[np.ndarray]]:
     """Per layer, the share of flat (example, unit) slopes, the units flat on every example,
-    and the activations aˡ (n, n_l)."""
+    and the activations aˡ (n, n_l); `inputs` (n, n₀) already checked (`prepare_batch`).
+
+    A slope f'(zⱼ) is flat below 10 % of the activation's maximum; a ReLU unit counts only
+    when it is flat (dead) on every example, since being off on some is its working state.
+    """
     zs, outputs = tensor_forward(net, inputs)
     shares, deads = [], []
     for number, (z, a) in enumerate(zip(zs, outputs), start=1):
@@ -309,4 +308,4 @@ def _line_search(
     return best, best_t
 
 
-__all__ = ["VERDICTS", "Diagnosis", "LayerDiagnosis", "diagnose"]
+__all__ = ["VERDICTS", "Diagnosis", "LayerDiagnosis", "diagnose", "saturation_of"]

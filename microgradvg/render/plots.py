@@ -1,4 +1,5 @@
-"""Charts drawn with matplotlib: Nielsen's "speed of learning during training" plot.
+"""Charts drawn with matplotlib: Nielsen's "speed of learning during training" plot, and the
+training dashboard of a `Monitor` (speeds, update ratios, saturation).
 
 Uses matplotlib's object API (a `Figure` with no pyplot and no GUI backend), so it
 works headless and leaves matplotlib's global state alone; the SVG is byte-stable.
@@ -32,14 +33,7 @@ def plot_speeds_during_training(
     import matplotlib
     from matplotlib.figure import Figure
 
-    suffix = ""  # an open binary file gets SVG
-    if isinstance(path, (str, bytes, os.PathLike)):
-        suffix = os.path.splitext(os.fsdecode(path))[1].lower()
-    image_format = (suffix or ".svg")[1:]
-    if image_format not in NO_DATE:
-        raise ValueError(
-            f"plot_speeds_during_training: cannot write {suffix!r} files; use .svg, .png or .pdf"
-        )
+    image_format = _image_format(path, "plot_speeds_during_training")
     epochs = np.asarray(epochs)
     speeds = np.asarray(speeds, dtype=float)  # (n, layers)
     if speeds.ndim != 2 or speeds.shape[0] != epochs.shape[0]:
@@ -61,3 +55,72 @@ def plot_speeds_during_training(
         axes.legend()
         figure.tight_layout()
         figure.savefig(path, format=image_format, metadata=NO_DATE[image_format])
+
+
+GUIDE_UPDATE_RATIO = 1e-3  # the usual target for η‖∂C/∂Wˡ‖/‖Wˡ‖ (Karpathy's makemore, part 3)
+
+
+def plot_training(
+    arrays: dict[str, np.ndarray],
+    path: str | os.PathLike[str] | BinaryIO,
+    title: str = "Training, layer by layer",
+    layer_names: Sequence[str] | None = None,
+) -> None:
+    """Write three charts against epoch, one line per layer: ‖∂C/∂bˡ‖ (log), the update ratio
+    η‖∂C/∂Wˡ‖/‖Wˡ‖ (log, with the 1e-3 guide line) and the share of saturated units.
+
+    `arrays` is `Monitor.as_arrays()`: `epochs` (n,), `speed_bias`, `update_ratio` and
+    `saturation` (n, L). `layer_names` label the legend (default "layer 1", …). The format
+    follows `path`'s suffix as in `plot_speeds_during_training`.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    image_format = _image_format(path, "plot_training")
+    missing = {"epochs", "speed_bias", "update_ratio", "saturation"} - set(arrays)
+    if missing:
+        raise ValueError(f"plot_training: arrays lacks {sorted(missing)}; pass Monitor.as_arrays()")
+    epochs = np.asarray(arrays["epochs"])
+    panels = [np.asarray(arrays[k], dtype=float) for k in ("speed_bias", "update_ratio", "saturation")]
+    if any(p.ndim != 2 or p.shape != panels[0].shape or len(p) != len(epochs) for p in panels):
+        shapes = [np.shape(arrays[k]) for k in ("epochs", "speed_bias", "update_ratio", "saturation")]
+        raise ValueError(f"plot_training: epochs, speeds, update ratios and saturation {shapes} do not fit")
+    names = list(layer_names or [f"layer {l + 1}" for l in range(panels[0].shape[1])])
+    with matplotlib.rc_context({"svg.hashsalt": "microgradvg", "svg.fonttype": "none"}):
+        figure = Figure(figsize=(7.0, 8.5))
+        speed, update, saturation = figure.subplots(3, 1, sharex=True)
+        for layer, name in enumerate(names):
+            # Log scales: an exact 0 (a dead layer) cannot be drawn, so it is masked.
+            for axes, values in ((speed, panels[0]), (update, panels[1])):
+                column = values[:, layer]
+                axes.plot(epochs, np.where(column > 0, column, np.nan), label=name, linewidth=1.5)
+            saturation.plot(epochs, panels[2][:, layer], label=name, linewidth=1.5)
+        speed.set_yscale("log")
+        speed.set_ylabel("speed ‖∂C/∂bˡ‖")
+        speed.set_title(title, fontsize=10)
+        update.set_yscale("log")
+        update.axhline(GUIDE_UPDATE_RATIO, color="black", linestyle="--", linewidth=1.0,
+                       label="guide 1e-3")
+        update.set_ylabel("update η‖∂C/∂Wˡ‖/‖Wˡ‖")
+        saturation.set_ylim(-0.02, 1.02)
+        saturation.set_ylabel("share saturated")
+        saturation.set_xlabel("epoch")
+        for axes in (speed, update, saturation):
+            axes.grid(True, which="major", alpha=0.3)
+        # Below the charts, so that it never hides a line.
+        handles, labels = update.get_legend_handles_labels()
+        figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6),
+                      fontsize="small", frameon=False)
+        figure.tight_layout(rect=(0.0, 0.04, 1.0, 1.0))
+        figure.savefig(path, format=image_format, metadata=NO_DATE[image_format])
+
+
+def _image_format(path: str | os.PathLike[str] | BinaryIO, caller: str) -> str:
+    """"svg", "png" or "pdf" from `path`'s suffix (an open binary file gets SVG)."""
+    suffix = ""
+    if isinstance(path, (str, bytes, os.PathLike)):
+        suffix = os.path.splitext(os.fsdecode(path))[1].lower()
+    image_format = (suffix or ".svg")[1:]
+    if image_format not in NO_DATE:
+        raise ValueError(f"{caller}: cannot write {suffix!r} files; use .svg, .png or .pdf")
+    return image_format
