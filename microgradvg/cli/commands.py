@@ -1,4 +1,4 @@
-"""What `microgradvg vanishing` and `microgradvg exploding` do, given their parsed options.
+"""What `microgradvg vanishing`, `exploding` and `diagnose` do, given their parsed options.
 
 Each computes with `microgradvg.experiments`, prints its report, and writes its SVGs
 through a `StagedOutput`, so `--out` receives every file or none.
@@ -21,8 +21,18 @@ from ..experiments import (
     speeds_at_initialisation,
     superscript,
     train,
+    train_monitored,
 )
-from .options import CHAIN_SVG, EXPLODING_SVG, LAYER_FLOW_SVG, TRAINING_SVG, CommandError
+from .options import (
+    CHAIN_SVG,
+    DASHBOARD_SVG,
+    DIAGNOSIS_AFTER_SVG,
+    DIAGNOSIS_SVG,
+    EXPLODING_SVG,
+    LAYER_FLOW_SVG,
+    TRAINING_SVG,
+    CommandError,
+)
 from .report import describe, say, speed_report, training_report
 from .staging import staged_output
 
@@ -114,9 +124,71 @@ def run_exploding(options: argparse.Namespace) -> int:
     return 0
 
 
+def run_diagnose(options: argparse.Namespace) -> int:
+    """Diagnose a network (from --weights, else Nielsen's at initialisation); optionally train."""
+    from ..flow.diagnose import diagnose
+    from ..nn.weights import load_weights
+    from ..render import draw_diagnosis, save_svg
+
+    with staged_output(options.out) as output:
+        images, labels, source = load_examples(options.data, options.examples)
+        if options.weights is None:
+            model = Setup().build(options.seed)
+            name = f"Nielsen's {list(model.sizes)} at initialisation (seed {options.seed})"
+        else:
+            model = load_weights(options.weights, options.activation, options.output_activation)
+            name = f"{options.weights} {list(model.sizes)}"
+        check_network(model.sizes, images, "--weights" if options.weights else "the network")
+        cost = options.cost
+        if cost == "auto":
+            output_activation = model.activation_of(len(model.layers))
+            cost = {"sigmoid": "cross_entropy", "linear": "softmax_cross_entropy"}.get(
+                output_activation, "quadratic"
+            )
+        described = f"{name}: {model.activation} hidden layers, {model.output_activation} output"
+        say(f"Diagnosis of {name}")
+        say(f"{model.activation} hidden layers, {model.output_activation} output; "
+            f"{len(images)} images of {source}")
+        say()
+        try:
+            found = diagnose(model, images, labels, cost=cost, lr=options.lr)
+        except ValueError as error:  # a cost that does not fit the output layer
+            raise CommandError(f"--cost {cost}: {error}") from None
+        say(found)
+        save_svg(draw_diagnosis(found, title=described), output.path(DIAGNOSIS_SVG),
+                 timeout=DOT_TIMEOUT)
+        if options.epochs:
+            from ..render.plots import plot_training
+
+            monitor = train_monitored(
+                model, images, labels, options.epochs, options.lr, cost,
+                progress=progress_bar(options.epochs, options.quiet),
+            )
+            arrays = monitor.as_arrays()
+            plot_training(
+                arrays, output.path(DASHBOARD_SVG),
+                title=f"{name}\n{model.activation} hidden layers, {model.output_activation} "
+                f"output, full-batch gradient descent on {len(images)} images, η = {options.lr:g}",
+            )
+            after = diagnose(model, images, labels, cost=cost, lr=options.lr)
+            say()
+            say(f"After {options.epochs} epochs of full-batch gradient descent, η = {options.lr:g}:")
+            say()
+            say(after)
+            title = f"{described}, after {options.epochs} epochs"
+            save_svg(draw_diagnosis(after, title=title), output.path(DIAGNOSIS_AFTER_SVG),
+                     timeout=DOT_TIMEOUT)
+        written = output.commit()
+    say()
+    for path in written:
+        say(f"wrote {path}")
+    return 0
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "vanishing": run_vanishing,
     "exploding": run_exploding,
+    "diagnose": run_diagnose,
 }
 
 
@@ -148,6 +220,19 @@ def check_sizes(sizes: Sequence[int], images: np.ndarray) -> None:
         raise CommandError(
             f"--sizes {shown}: the output layer has {sizes[-1]} neurons but there are "
             f"{DIGITS} digits; end the sizes with {DIGITS}"
+        )
+
+
+def check_network(sizes: Sequence[int], images: np.ndarray, what: str) -> None:
+    """A CommandError unless the network takes the images' pixels and answers the 10 digits."""
+    if sizes[0] != images.shape[1]:
+        raise CommandError(
+            f"{what}: the network takes {sizes[0]} inputs but the images have "
+            f"{images.shape[1]} pixels"
+        )
+    if sizes[-1] != DIGITS:
+        raise CommandError(
+            f"{what}: the network has {sizes[-1]} outputs but there are {DIGITS} digits"
         )
 
 

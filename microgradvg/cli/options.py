@@ -15,9 +15,11 @@ from typing import NoReturn
 
 from ..data import EMBEDDED_SIZE
 from ..experiments import ACTIVATIONS, COSTS, INITIALISATIONS
+from ..flow.batch import COSTS as FLOW_COSTS
+from ..nn.scalar import ACTIVATIONS as NETWORK_ACTIVATIONS
 
 PROG = "microgradvg"
-COMMANDS = ("vanishing", "exploding")  # the first is the default
+COMMANDS = ("vanishing", "exploding", "diagnose")  # the first is the default
 DEFAULT_SIZES = "784,30,30,30,30,10"
 MAX_WEIGHTS = 20_000_000  # ~160 MB of float64: beyond this a laptop starts to swap
 
@@ -26,6 +28,9 @@ LAYER_FLOW_SVG = "layer_flow.svg"
 CHAIN_SVG = "chain_b1.svg"
 TRAINING_SVG = "speed_during_training.svg"
 EXPLODING_SVG = "exploding_chain.svg"
+DIAGNOSIS_SVG = "diagnosis.svg"
+DIAGNOSIS_AFTER_SVG = "diagnosis_after_training.svg"
+DASHBOARD_SVG = "training.svg"
 
 
 class CommandError(Exception):
@@ -63,12 +68,24 @@ examples:
   microgradvg exploding --weight 1
 """
 
+DIAGNOSE_EXAMPLES = """\
+examples:
+  # Nielsen's [784, 30, 30, 30, 30, 10] at initialisation on the embedded digits
+  microgradvg diagnose
+  # your own network: L1.W, L1.b, … or a PyTorch nn.Sequential state_dict saved with numpy
+  microgradvg diagnose --weights mlp.npz --activation relu --output-activation linear
+  # train 20 epochs, then diagnose again; the dashboard goes to out/training.svg
+  microgradvg diagnose --epochs 20 --out out/diagnosis
+"""
+
 MAIN_EXAMPLES = f"""\
 Without a command, microgradvg runs `vanishing`. `microgradvg COMMAND --help` lists
 each command's options.
 
 {VANISHING_EXAMPLES}  # the exploding-gradient chain
   microgradvg exploding --out out/
+  # converged, or just vanishing? each layer of your own network, with a verdict
+  microgradvg diagnose --weights mlp.npz --out out/
 """
 
 
@@ -176,7 +193,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="every weight (default %(default)s; try 1 to see the gradient vanish)",
     )
     _add_out(exploding)
+    _add_diagnose(commands)
     return parser
+
+
+def _add_diagnose(commands: argparse._SubParsersAction) -> None:
+    """The `diagnose` command's options."""
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="converged, or just vanishing? each layer's measurements and verdict",
+        description=_paragraph(
+            "Diagnose a network on MNIST digits: for each layer its speed ‖∂C/∂bˡ‖, the "
+            "update ratio η‖∂C/∂Wˡ‖/‖Wˡ‖, the share of saturated units, the curvature along "
+            "its gradient and a line search, and a verdict (vanishing, exploding, saturated, "
+            "near a minimum, healthy). Without --weights, Nielsen's network at initialisation. "
+            f"Writes {DIAGNOSIS_SVG}; with --epochs, trains, writes the dashboard "
+            f"({DASHBOARD_SVG}) and diagnoses again ({DIAGNOSIS_AFTER_SVG})."
+        ),
+        epilog=DIAGNOSE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diagnose.add_argument(
+        "--weights", type=Path, default=None, metavar="W.npz",
+        help="the network's weights: L1.W, L1.b, … (save_weights) or a PyTorch nn.Sequential "
+        "state_dict saved with numpy (0.weight, 0.bias, …); default: Nielsen's "
+        f"{DEFAULT_SIZES} at initialisation",
+    )
+    diagnose.add_argument(
+        "--activation", choices=NETWORK_ACTIVATIONS, default=None,
+        help="hidden-layer activation (default: as stored in the file, else sigmoid)",
+    )
+    diagnose.add_argument(
+        "--output-activation", choices=NETWORK_ACTIVATIONS, default=None,
+        help="output-layer activation (default: as stored, else the hidden one; "
+        "use linear for a PyTorch network that outputs logits)",
+    )
+    diagnose.add_argument(
+        "--cost", choices=(*FLOW_COSTS, "auto"), default="auto",
+        help="the cost C; auto: cross_entropy for a sigmoid output, softmax_cross_entropy for "
+        "a linear one, else quadratic (default %(default)s)",
+    )
+    diagnose.add_argument(
+        "--data", type=Path, default=None, metavar="PATH",
+        help="MNIST file instead of the embedded sample (as for vanishing)",
+    )
+    diagnose.add_argument(
+        "--examples", type=positive_int, default=1000, metavar="N",
+        help=f"diagnose on the first N images (default %(default)s; the embedded sample has "
+        f"{EMBEDDED_SIZE})",
+    )
+    diagnose.add_argument(
+        "--lr", type=positive_float, default=0.1, metavar="η",
+        help="learning rate η of the update ratios and of the training (default %(default)s)",
+    )
+    diagnose.add_argument(
+        "--seed", type=non_negative_int, default=0, metavar="N",
+        help="seed of Nielsen's network when there is no --weights (default %(default)s)",
+    )
+    diagnose.add_argument(
+        "--epochs", type=positive_int, default=None, metavar="N",
+        help="train N epochs of full-batch gradient descent, draw the dashboard, diagnose "
+        "again (default: no training)",
+    )
+    _add_out(diagnose)
+    diagnose.add_argument("--quiet", action="store_true", help="no progress bar while training")
 
 
 def _add_out(parser: argparse.ArgumentParser) -> None:
