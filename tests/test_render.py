@@ -19,6 +19,8 @@ from microgradvg.engine.graph import topological_order
 from microgradvg.nn import MLP
 from microgradvg.render import (
     DECADE_COLOURS,
+    NEGATIVE_COLOURS,
+    POSITIVE_COLOURS,
     ZERO_COLOUR,
     GraphvizFailed,
     GraphvizNotFound,
@@ -290,10 +292,40 @@ def test_a_vanishing_gradient_is_drawn_pale_and_thin() -> None:
     y.label = "y"
     y.backward()
     nodes = node_lines(draw_graph(y).source)
-    assert f'color="{DECADE_COLOURS[0]}"' in nodes["n0"] and "penwidth=0.6" in nodes["n0"]
-    assert f'color="{DECADE_COLOURS[8]}"' in nodes["n1"]  # grad 1 at the root
+    assert f'color="{POSITIVE_COLOURS[0]}"' in nodes["n0"] and "penwidth=0.6" in nodes["n0"]
+    assert f'color="{POSITIVE_COLOURS[8]}"' in nodes["n1"]  # grad 1 at the root
     (edge,) = edge_lines(draw_graph(y).source)
-    assert f'color="{DECADE_COLOURS[0]}"' in edge[2]
+    assert f'color="{POSITIVE_COLOURS[0]}"' in edge[2]
+
+
+def test_opposite_gradients_get_opposite_hues_of_the_same_strength() -> None:
+    x = Value(1.5, "x")
+    a, b = 2 * x, -2 * x  # the edges x → a and x → b carry +2 and −2
+    a.label, b.label = "a", "b"
+    total = a + b
+    total.backward()
+    source = draw_graph(total).source
+    order = topological_order(total)
+    ids = {node.label: f"n{i}" for i, node in enumerate(order) if node.label}
+    edges = {(t, h): attributes for t, h, attributes in edge_lines(source)}
+    assert f'color="{POSITIVE_COLOURS[8]}"' in edges[(ids["x"], ids["a"])]
+    assert f'color="{NEGATIVE_COLOURS[8]}"' in edges[(ids["x"], ids["b"])]
+    assert POSITIVE_COLOURS[8] != NEGATIVE_COLOURS[8]
+    assert "&gt; 0" in source and "&lt; 0" in source  # the legend names both hues
+    assert f'color="{ZERO_COLOUR}"' in node_lines(source)[ids["x"]]  # 2 − 2 = 0
+    assert "dashed" in node_lines(source)[ids["x"]]
+
+
+def test_a_tensor_gradient_is_coloured_by_its_one_sign_or_as_a_norm() -> None:
+    w = Tensor([1.0, -2.0], requires_grad=True, label="w")
+    v = Tensor([3.0, 4.0], requires_grad=True, label="v")
+    y = (w * w).sum() + (v * 2.0).sum()  # ∂y/∂w = 2w has both signs, ∂y/∂v = 2 does not
+    y.backward()
+    nodes = node_lines(draw_graph(y).source)
+    order = topological_order(y)
+    index = {node.label: f"n{i}" for i, node in enumerate(order) if node.label}
+    assert f'color="{gradient_colour(float(np.linalg.norm([2.0, -4.0])))}"' in nodes[index["w"]]
+    assert f'color="{gradient_colour(float(np.linalg.norm([2.0, 2.0])), 1)}"' in nodes[index["v"]]
 
 
 def test_a_zero_gradient_is_grey_and_dashed() -> None:

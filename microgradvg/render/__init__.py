@@ -1,7 +1,7 @@
 """Graphviz pictures of gradient flow: whole graphs, chains of factors, and layer speeds.
 
 `draw_graph(loss)` draws a Value or Tensor graph with every edge's local derivative,
-coloured on one fixed scale from vanishing (pale blue) to exploding (red);
+coloured by the gradient's sign (red > 0, blue < 0) and size (pale: vanishing, dark: exploding);
 `draw_chain(chain(loss, w), k=3)` highlights the top paths; `draw_layers(layer_flow(...))`
 draws an MLP one node per layer, `draw_diagnosis(diagnose(...))` with each layer's verdict. Each returns a `graphviz.Digraph` (shown inline in
 Jupyter, DOT in `.source`); `save_svg(picture, "out.svg")` writes it with `dot`.
@@ -10,11 +10,13 @@ Jupyter, DOT in `.source`); `save_svg(picture, "out.svg")` writes it with `dot`.
 from .diagnosis import draw_diagnosis
 from .graphs import draw_chain, draw_graph
 from .layers import draw_layers
-from .style import DECADE_COLOURS, ZERO_COLOUR, gradient_colour
+from .style import DECADE_COLOURS, NEGATIVE_COLOURS, POSITIVE_COLOURS, ZERO_COLOUR, gradient_colour
 from .svg import GraphvizFailed, GraphvizNotFound, GraphvizTimeout, save, save_svg
 
 __all__ = [
     "DECADE_COLOURS",
+    "NEGATIVE_COLOURS",
+    "POSITIVE_COLOURS",
     "ZERO_COLOUR",
     "GraphvizFailed",
     "GraphvizNotFound",

@@ -18,7 +18,7 @@ import graphviz
 import numpy as np
 
 from . import style
-from .nodes import as_array, gradient_magnitude, is_scalar, node_attributes
+from .nodes import as_array, gradient_magnitude, gradient_sign, is_scalar, node_attributes
 
 PARAMETER_LABEL = re.compile(r"^L(\d+)\.(?:n(\d+)\.)?([A-Za-z]+)")
 INPUT_LABEL = re.compile(r"^x\d*$")
@@ -37,14 +37,17 @@ Key = str
 class Group:
     """Running totals for the nodes of one group."""
 
-    __slots__ = ("first", "largest", "members", "name", "square_sum", "unknown", "zeros")
+    __slots__ = (
+        "first", "largest", "members", "name", "signs", "square_sum", "unknown", "zeros"
+    )
 
     def __init__(self, name: str, first: Any) -> None:
         self.name, self.first = name, first
         self.members = self.zeros = self.unknown = 0
         self.square_sum = self.largest = 0.0
+        self.signs: set[int] = set()
 
-    def add(self, magnitude: float | None) -> None:
+    def add(self, magnitude: float | None, sign: int) -> None:
         self.members += 1
         if magnitude is None:
             self.unknown += 1
@@ -53,11 +56,22 @@ class Group:
         else:
             self.square_sum += magnitude * magnitude
             self.largest = max(self.largest, magnitude)
+            self.signs.add(sign)
+
+    @property
+    def sign(self) -> int:
+        """+1 or −1 when every nonzero member's gradient has that sign, else 0 (mixed)."""
+        return one_sign(self.signs)
 
     @property
     def norm(self) -> float | None:
         """The gradient norm of the group, √Σ|g|² (None if no member has a gradient)."""
         return None if self.unknown == self.members else math.sqrt(self.square_sum)
+
+
+def one_sign(signs: set[int]) -> int:
+    """The one sign in `signs` (the hue of a group or a bundle of edges), 0 when they differ."""
+    return next(iter(signs)) if len(signs) == 1 else 0
 
 
 def collapsed_graph(
@@ -193,10 +207,11 @@ def _draw(
         group = groups.get(key)
         if group is None:
             group = groups[key] = Group(key, node)
-        group.add(gradient_magnitude(node.grad))
+        group.add(gradient_magnitude(node.grad), gradient_sign(node.grad))
     gid = {key: f"g{index}" for index, key in enumerate(groups)}
     # (parent group, child group) → [edges, Σ factor², Σ flow², any flow known, Σ factor]
     links: dict[tuple[Key, Key], list[float]] = {}
+    link_signs: dict[tuple[Key, Key], set[int]] = {}
     inside: dict[Key, int] = {}
     flow_of = _flow_function(order)
     for i, child in enumerate(order):
@@ -206,10 +221,11 @@ def _draw(
             if parent_key == child_key:
                 inside[child_key] = inside.get(child_key, 0) + 1
                 continue
-            factor, flow = flow_of(child, index)
+            factor, flow, sign = flow_of(child, index)
             link = links.get((parent_key, child_key))
             if link is None:
                 link = links[(parent_key, child_key)] = [0, 0.0, 0.0, 0, 0.0]
+                link_signs[(parent_key, child_key)] = set()
             link[0] += 1
             if factor is not None:
                 link[1] += factor * factor
@@ -217,12 +233,14 @@ def _draw(
             if flow is not None:
                 link[2] += flow * flow
                 link[3] = 1
+                if flow:
+                    link_signs[(parent_key, child_key)].add(sign)
     caption = (
         f"collapsed {style.count(len(order))} nodes into {style.count(len(groups))} groups "
         f"({DESCRIPTIONS[mode]}); pass max_nodes={len(order)} to draw all"
     )
-    what = "|gradient| (a group: its ‖gradient‖)" if legend else None
-    graph = style.new_digraph(title, [caption], what, rankdir)
+    what = "gradient (a group: its ‖gradient‖, coloured by sign when all share one)"
+    graph = style.new_digraph(title, [caption], what if legend else None, rankdir, (1, -1, 0))
     for key, group in groups.items():
         graph.node(
             gid[key],
@@ -231,7 +249,9 @@ def _draw(
     scalar = is_scalar(order[0])
     for (parent_key, child_key), link in links.items():
         edge_count, factor_square, flow_square, known, factor_sum = link
-        look = style.look(math.sqrt(flow_square) if known else None)
+        look = style.look(
+            math.sqrt(flow_square) if known else None, one_sign(link_signs[(parent_key, child_key)])
+        )
         if (
             edge_count == 1
             and groups[parent_key].members == 1
@@ -256,7 +276,7 @@ def _group_attributes(group: Group, inside: int, is_root: bool) -> dict[str, str
     if group.members == 1:
         return node_attributes(group.first, is_root, faded=False)
     norm = group.norm
-    look = style.look(norm)
+    look = style.look(norm, group.sign)
     lines = []
     if norm is None:
         lines.append("no gradient yet")
@@ -273,7 +293,7 @@ def _group_attributes(group: Group, inside: int, is_root: bool) -> dict[str, str
     return {
         "label": style.html_lines(title, *lines),
         "shape": "box3d",
-        "style": "filled",
+        "style": "filled" if look.style == "solid" else f"filled,{look.style}",
         "margin": "0.14,0.1",
         "color": look.colour,
         "fillcolor": style.tint(look.colour),
@@ -281,24 +301,30 @@ def _group_attributes(group: Group, inside: int, is_root: bool) -> dict[str, str
     }
 
 
-def _flow_function(order: Sequence[Any]) -> Callable[[Any, int], tuple[float | None, float | None]]:
-    """(factor, gradient through the edge) of an edge: floats for Values, a VJP norm for Tensors."""
+Flow = tuple[float | None, float | None, int]
+
+
+def _flow_function(order: Sequence[Any]) -> Callable[[Any, int], Flow]:
+    """(factor, |gradient through the edge|, its sign) of an edge: floats for Values, a VJP's
+    norm for Tensors."""
     if is_scalar(order[0]):
 
-        def scalar_flow(child: Any, index: int) -> tuple[float | None, float | None]:
+        def scalar_flow(child: Any, index: int) -> Flow:
             factor = (
                 child.local_derivatives[index]
                 if hasattr(child, "local_derivatives")
                 else child.factor(index)
             )
-            return factor, factor * child.grad
+            flow = factor * child.grad
+            return factor, abs(flow), 1 if flow > 0 else -1 if flow < 0 else 0
 
         return scalar_flow
 
-    def tensor_flow(child: Any, index: int) -> tuple[float | None, float | None]:
+    def tensor_flow(child: Any, index: int) -> Flow:
         grad = as_array(child.grad)
         if grad is None:
-            return None, None
-        return None, float(np.linalg.norm(child.factor(index).vjp(grad)))
+            return None, None, 0
+        passed = child.factor(index).vjp(grad)
+        return None, float(np.linalg.norm(passed)), gradient_sign(passed)
 
     return tensor_flow

@@ -14,7 +14,7 @@ import numpy as np
 from ..engine.graph import edges, topological_order
 from . import style
 from .collapse import collapsed_graph
-from .nodes import as_array, is_constant, is_scalar, node_attributes
+from .nodes import as_array, gradient_sign, is_constant, is_scalar, node_attributes
 
 DEFAULT_MAX_NODES = 300
 TENSOR_FACTORS = ("gain", "norm", "both")
@@ -144,17 +144,20 @@ def _picture(
     """Draw `order`'s nodes and the given edges; with `highlight`, fade what is not on a path."""
     if ids is None:
         ids = {id(node): index for index, node in enumerate(order)}
+    scalar = bool(order) and is_scalar(order[-1])
     if legend and order:
         caption_lines = [*caption_lines, _how_to_read(order[-1], tensor_factor)]
-    graph = style.new_digraph(title, caption_lines, "|gradient|" if legend else None, rankdir)
+    signs = (1, -1) if scalar else (1, -1, 0)
+    graph = style.new_digraph(title, caption_lines, "gradient" if legend else None, rankdir, signs)
     root_ids = {ids[id(node)] for node in roots}
     several = highlight is not None and any(
         rank > 1 for ranks in highlight.values() for rank in ranks
     )
     for node in order:
         i = ids[id(node)]
-        faded = highlight is not None and path_nodes is not None and i not in path_nodes
-        graph.node(f"n{i}", **node_attributes(node, i in root_ids, faded))
+        on_path = highlight is not None and path_nodes is not None and i in path_nodes
+        faded = highlight is not None and not on_path
+        graph.node(f"n{i}", **node_attributes(node, i in root_ids, faded, on_path))
     for child, index, parent in graph_edges:
         key = (ids[id(parent)], ids[id(child)], index)
         ranks = None if highlight is None else highlight.get(key, [])
@@ -170,15 +173,18 @@ def _how_to_read(node: Any, tensor_factor: str) -> str:
     """One line on what the edge labels and the colours mean."""
     if is_scalar(node):
         return (
-            "edge label: the local derivative ∂child/∂parent; colour and width: |gradient| "
-            "(on an edge, the part of the parent's gradient that flows along it)"
+            "edge label: the local derivative ∂child/∂parent; colour: the gradient, red > 0, "
+            "blue < 0 (on an edge, the part of the parent's gradient that flows along it)"
         )
     parts = {
         "norm": "‖J‖, the Frobenius norm of the Jacobian J = ∂child/∂parent",
         "gain": "the gain ‖g·J‖/‖g‖ of J = ∂child/∂parent on the child's gradient g",
         "both": "‖J‖ (Frobenius) of J = ∂child/∂parent and its gain ‖g·J‖/‖g‖ on the gradient g",
     }
-    return f"edge label: {parts[tensor_factor]}; colour and width: ‖gradient‖"
+    return (
+        f"edge label: {parts[tensor_factor]}; colour: the gradient, red when all ≥ 0, "
+        "blue when all ≤ 0, purple (its norm) when signs differ"
+    )
 
 
 def _edge_attributes(
@@ -187,13 +193,14 @@ def _edge_attributes(
     """Label, colour and pen of one edge; `ranks` are the highlighted paths through it, if any."""
     if is_scalar(child):
         factor = child.factor(index)
-        text, flow = style.number(factor, 3), abs(factor * child.grad)
+        text = style.number(factor, 3)
+        look = style.signed_look(factor * child.grad)
     elif is_constant(child.parents[index]):
         # backward() sends no gradient into a Tensor that does not require grad.
         return _constant_edge(ranks)
     else:
-        text, flow = _tensor_edge(child.factor(index), child, tensor_factor)
-    look = style.look(flow)
+        text, flow, sign = _tensor_edge(child.factor(index), child, tensor_factor)
+        look = style.look(flow, sign)
     attributes = {"color": look.colour, "penwidth": str(look.pen)}
     if look.style != "solid":
         attributes["style"] = look.style
@@ -205,7 +212,6 @@ def _edge_attributes(
         attributes.update(
             label=f"<<B>{style.escape(text)}</B>{suffix}>",
             penwidth=str(max(look.pen, 2.4) + 1.0),
-            style="solid",
             **{"class": "path"},
         )
     else:
@@ -226,12 +232,14 @@ def _constant_edge(ranks: list[int] | None) -> dict[str, str]:
     return attributes
 
 
-def _tensor_edge(factor: Any, child: Any, tensor_factor: str) -> tuple[str, float | None]:
-    """The edge label of a TensorFactor and the norm of the gradient it passes on."""
+def _tensor_edge(factor: Any, child: Any, tensor_factor: str) -> tuple[str, float | None, int]:
+    """The edge label of a TensorFactor, and the norm and sign of the gradient it passes on."""
     grad = as_array(child.grad)
     flow = gain = None
+    sign = 0
     if grad is not None:
-        flow = float(np.linalg.norm(factor.vjp(grad)))
+        passed = factor.vjp(grad)
+        flow, sign = float(np.linalg.norm(passed)), gradient_sign(passed)
         size = float(np.linalg.norm(grad))
         gain = flow / size if size else 0.0
     parts = []
@@ -239,7 +247,7 @@ def _tensor_edge(factor: Any, child: Any, tensor_factor: str) -> tuple[str, floa
         parts.append(f"‖J‖ {style.number(factor.norm(), 3)}")
     if tensor_factor in ("gain", "both") or gain is None and not parts:
         parts.append("gain —" if gain is None else f"gain {style.number(gain, 3)}")
-    return " · ".join(parts), flow
+    return " · ".join(parts), flow, sign
 
 
 # ---- chains -----------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def draw_layers(
     fastest = max((abs(s.speed_bias) for s in layers if s.speed_bias is not None), default=0.0)
     activations = list(getattr(flow, "activations", ()) or ())
     caption = _caption(layers, slope_symbol(activations, prime="′"))
-    graph = style.new_digraph(title, caption, "‖∂C/∂bˡ‖" if legend else None, rankdir)
+    graph = style.new_digraph(title, caption, "‖∂C/∂bˡ‖" if legend else None, rankdir, (0,))
     graph.attr(nodesep="0.3", ranksep="0.35")
     size = input_size if input_size is not None else _input_size(flow)
     graph.node(

@@ -1,6 +1,7 @@
 """How one node of a computation graph is drawn: a box titled by its label and op, showing
-its data and gradient, coloured by |grad| on the fixed scale. The full picture (`graphs`)
-and the collapsed one (`collapse`, for a group of one) both draw nodes this way.
+its data and gradient, coloured by the gradient's sign and size on the fixed scales. The
+full picture (`graphs`) and the collapsed one (`collapse`, for a group of one) both draw
+nodes this way.
 """
 
 from __future__ import annotations
@@ -11,28 +12,38 @@ import numpy as np
 
 from . import style
 
+MAX_LABEL = 60  # characters of a node's own label shown in its box
 
-def node_attributes(node: Any, is_root: bool, faded: bool) -> dict[str, str]:
+
+def node_attributes(
+    node: Any, is_root: bool, faded: bool, on_path: bool = False
+) -> dict[str, str]:
     """Graphviz attributes of one node: a box titled by label and op, with its data and
-    grad, coloured by |grad| on the fixed scale; a double border for a root, grey if faded."""
+    grad, coloured by the sign and size of grad; a double border for a root, grey if faded,
+    a bold dark outline on a highlighted path (seen even when the gradient has vanished)."""
     magnitude = gradient_magnitude(node.grad)
-    look = style.look(magnitude)
-    title = f"<B>{style.escape(node.label)}</B>" if node.label else ""
+    look = style.look(magnitude, gradient_sign(node.grad))
+    title = f"<B>{style.escape(node.label, MAX_LABEL)}</B>" if node.label else ""
     if node.op:
         op = style.escape(node.op)
         title = f"{title} · {op}" if title else f"<B>{op}</B>"
     if not title:
         title = "<B>constant</B>" if is_constant(node) else "<B>leaf</B>"
+    shape_style = ["rounded", "filled"] if node.parents else ["filled"]
+    if look.style != "solid":
+        shape_style.append(look.style)
     attributes = {
         "label": style.html_lines(title, *_node_lines(node)),
         "shape": "box",
-        "style": "rounded,filled" if node.parents else "filled",
+        "style": ",".join(shape_style),
         "color": look.colour,
         "fillcolor": style.tint(look.colour),
         "penwidth": str(look.pen),
     }
     if is_root:
         attributes["peripheries"] = "2"
+    if on_path:
+        attributes.update(color=style.INK, penwidth="2.4", fillcolor=style.tint(look.colour, 0.6))
     if faded:
         attributes.update(
             color=style.FADED_COLOUR, fillcolor="white", fontcolor=style.FADED_TEXT, penwidth="0.6"
@@ -72,6 +83,20 @@ def gradient_magnitude(grad: Any) -> float | None:
     return None if array is None else float(np.linalg.norm(array))
 
 
+def gradient_sign(grad: Any) -> int:
+    """+1 when every element of grad is ≥ 0 (some > 0), −1 when every one is ≤ 0, else 0."""
+    if grad is None:
+        return 0
+    if isinstance(grad, (int, float)):
+        return 1 if grad > 0 else -1 if grad < 0 else 0
+    array = as_array(grad)
+    if array is None or array.size == 0 or np.isnan(array).any():
+        return 0
+    if (array >= 0).all():
+        return 1 if (array > 0).any() else 0
+    return -1 if (array <= 0).all() else 0
+
+
 def is_constant(node: Any) -> bool:
     """A Tensor leaf that needs no gradient (an input batch, a target, a constant)."""
     return not node.parents and getattr(node, "requires_grad", True) is False
@@ -90,4 +115,7 @@ def _values(array: np.ndarray) -> str:
     return text if array.ndim == 0 else f"[{text}]"
 
 
-__all__ = ["as_array", "gradient_magnitude", "is_constant", "is_scalar", "node_attributes"]
+__all__ = [
+    "as_array", "gradient_magnitude", "gradient_sign", "is_constant", "is_scalar",
+    "node_attributes",
+]
