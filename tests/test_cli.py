@@ -20,6 +20,7 @@ import pytest
 
 import microgradvg
 from microgradvg.cli import build_parser, main, with_default_command
+from microgradvg.cli.options import COMMANDS
 
 EMBEDDED = Path(microgradvg.__file__).parent / "datasets" / "mnist_1k.npz"
 SMALL = ["--sizes", "784,10,10,10", "--examples", "100", "--seeds", "2"]
@@ -386,10 +387,12 @@ def test_out_that_is_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     "command, options",
     [
-        (None, ["vanishing", "exploding"]),
+        (None, ["vanishing", "exploding", "diagnose"]),
         ("vanishing", ["--sizes", "--activation", "--init", "--cost", "--seed", "--seeds",
                        "--examples", "--data", "--epochs", "--lr", "--out", "--quiet"]),
         ("exploding", ["--layers", "--weight", "--out"]),
+        ("diagnose", ["--weights", "--activation", "--output-activation", "--cost", "--data",
+                      "--examples", "--lr", "--seed", "--epochs", "--out", "--quiet"]),
     ],
 )
 def test_help_documents_every_option_with_examples(
@@ -404,7 +407,7 @@ def test_help_documents_every_option_with_examples(
 
 def test_every_example_in_the_help_parses(capsys: pytest.CaptureFixture[str]) -> None:
     examples = []
-    for command in ([], ["vanishing"], ["exploding"]):
+    for command in ([], *([name] for name in COMMANDS)):
         assert main([*command, "--help"]) == 0
         help_text = capsys.readouterr().out
         examples += [line.strip() for line in help_text.split("examples:")[1].splitlines()
@@ -412,7 +415,7 @@ def test_every_example_in_the_help_parses(capsys: pytest.CaptureFixture[str]) ->
     assert len(examples) >= 8
     for example in examples:
         options = build_parser().parse_args(with_default_command(shlex.split(example)[1:]))
-        assert options.command in ("vanishing", "exploding"), example
+        assert options.command in COMMANDS, example
 
 
 # ---- exploding ---------------------------------------------------------------------------
