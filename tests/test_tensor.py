@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -172,6 +173,114 @@ def test_no_grad_records_nothing_and_restores_the_mode() -> None:
         raise KeyError("boom")
     assert mg.is_grad_enabled()
     assert (x * 2.0).requires_grad
+
+
+def _in_thread(work) -> threading.Thread:
+    """Start `work` in a real thread; its exceptions are re-raised by `_join`."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # noqa: BLE001 (re-raised in the test's thread by _join)
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.errors = errors  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
+def _join(thread: threading.Thread) -> None:
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the thread hung"
+    if thread.errors:  # type: ignore[attr-defined]
+        raise thread.errors[0]  # type: ignore[attr-defined]
+
+
+def test_no_grad_in_one_thread_leaves_recording_on_in_another() -> None:
+    entered, checked = threading.Event(), threading.Event()
+
+    def evaluate() -> None:
+        with mg.no_grad():
+            entered.set()
+            assert checked.wait(10)
+            assert not mg.is_grad_enabled()
+
+    thread = _in_thread(evaluate)
+    assert entered.wait(10)
+    try:
+        assert mg.is_grad_enabled()
+        x = leaf(np.array([1.0, 2.0]))
+        (x * x).sum().backward()
+    finally:
+        checked.set()
+    _join(thread)
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+
+
+def test_overlapping_no_grad_blocks_in_two_threads_leave_recording_on() -> None:
+    # A enters, B enters, A leaves, B leaves: with one global flag B restores A's "off".
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with mg.no_grad():
+            a_in.set()
+            assert b_in.wait(10)
+        a_out.set()
+        assert mg.is_grad_enabled()
+
+    def second() -> None:
+        assert a_in.wait(10)
+        with mg.no_grad():
+            b_in.set()
+            assert a_out.wait(10)
+            assert not mg.is_grad_enabled()
+        assert mg.is_grad_enabled()
+
+    threads = [_in_thread(first), _in_thread(second)]
+    for thread in threads:
+        _join(thread)
+    assert mg.is_grad_enabled()
+    x = leaf(np.array([3.0]))
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0])
+
+
+def test_a_new_thread_records_even_when_started_inside_no_grad() -> None:
+    seen: list[bool] = []
+    with mg.no_grad():
+        _join(_in_thread(lambda: seen.append(mg.is_grad_enabled())))
+    assert seen == [True]
+
+
+@pytest.mark.parametrize("decorate", [mg.no_grad, mg.no_grad()], ids=["@no_grad", "@no_grad()"])
+def test_no_grad_is_a_decorator_for_each_call(decorate) -> None:
+    x = leaf(np.array([1.0, -2.0]))
+
+    def evaluate(scale: float, depth: int = 0) -> Tensor:
+        """Evaluate without a graph."""
+        assert not mg.is_grad_enabled()
+        return evaluate(scale, depth - 1) if depth > 0 else x * scale
+
+    wrapped = decorate(evaluate)
+    assert wrapped.__name__ == "evaluate" and wrapped.__doc__ == "Evaluate without a graph."
+    for _ in range(2):  # the same decorated function, called twice and recursively
+        y = wrapped(3.0, depth=2)
+        assert not y.requires_grad and y.parents == ()
+        assert mg.is_grad_enabled()
+
+    def fail() -> None:
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError):
+        decorate(fail)()
+    assert mg.is_grad_enabled()
+    results = []
+    threads = [_in_thread(lambda: results.append(wrapped(2.0).requires_grad)) for _ in range(4)]
+    for thread in threads:
+        _join(thread)
+    assert results == [False] * 4 and (x * 2.0).requires_grad
 
 
 BINARY = {

@@ -8,10 +8,11 @@ and `backprop.py` walks the graph; `factor(i)` exposes each edge's VJP.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from numbers import Real
-from typing import Any, Union
+from typing import Any, ParamSpec, TypeVar, Union, overload
 
 import numpy as np
 
@@ -19,26 +20,45 @@ from .value import Value
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 Axis = int | tuple[int, ...] | None
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-class _GradMode:
-    enabled = True
+# Grad mode belongs to the running thread (and asyncio task), as in PyTorch: a `no_grad`
+# block in one thread must not switch recording off in another. A ContextVar reads as fast
+# as a class attribute on the per-op path; threading.local is about twice as slow.
+_grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
 
 
 @contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Inside this block, ops record no graph (for evaluation and updates)."""
-    previous = _GradMode.enabled
-    _GradMode.enabled = False
+def _recording_off() -> Iterator[None]:
+    previous = _grad_enabled.get()
+    _grad_enabled.set(False)
     try:
         yield
     finally:
-        _GradMode.enabled = previous
+        # set, not reset(token): a generator may resume in another context.
+        _grad_enabled.set(previous)
+
+
+@overload
+def no_grad() -> contextlib.AbstractContextManager[None]: ...
+@overload
+def no_grad(function: Callable[P, R]) -> Callable[P, R]: ...
+def no_grad(function: Callable[P, R] | None = None) -> Any:
+    """Inside this block, ops record no graph (for evaluation and updates); per thread.
+
+    `with no_grad(): ...`, or as a decorator, `@no_grad` or `@no_grad()`: each call of the
+    function runs with recording off. Other threads keep their own mode.
+    """
+    if function is None:
+        return _recording_off()
+    return _recording_off()(function)
 
 
 def is_grad_enabled() -> bool:
-    """False inside `no_grad()`."""
-    return _GradMode.enabled
+    """False inside `no_grad()` in this thread."""
+    return _grad_enabled.get()
 
 
 def as_array(data: Any, op: str = "Tensor") -> np.ndarray:
@@ -556,7 +576,7 @@ def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tenso
     node.op = op
     node.label = ""
     node.ctx = ctx
-    if _GradMode.enabled:
+    if _grad_enabled.get():
         for parent in parents:
             if parent.requires_grad:
                 node.requires_grad = True
