@@ -505,3 +505,102 @@ def test_docstring_examples() -> None:
 
     # `microgradvg.chain` is the function (the package exports it), so fetch its module.
     assert doctest.testmod(importlib.import_module("microgradvg.inspection.chain")).failed == 0
+
+
+# ---- infinite, NaN and zero factors: the order ±∞, finite by |product|, 0, NaN ----------
+
+SPECIAL_FACTORS = st.sampled_from(
+    [0.0, -0.0, math.inf, -math.inf, math.nan, 0.5, -0.5, 1.0, 2.0, -3.0]
+)
+
+
+@st.composite
+def factor_dags(draw: Any) -> tuple[Value, Value]:
+    """(output, x): a DAG of custom nodes with parallel edges and chosen factors."""
+    x = Value(1.0, "x")
+    nodes, used = [x], set()
+    for i in range(draw(st.integers(1, 6))):
+        picks = draw(st.lists(st.integers(0, len(nodes) - 1), min_size=1, max_size=3))
+        used.update(picks)
+        factors = [draw(SPECIAL_FACTORS) for _ in picks]
+        nodes.append(Value.custom(0.0, [nodes[j] for j in picks], factors, f"f{i}"))
+    sinks = [node for j, node in enumerate(nodes) if j not in used]
+    output = Value.custom(0.0, sinks, [draw(SPECIAL_FACTORS) for _ in sinks], "out")
+    return output, x
+
+
+def product_rank(factors: list[float]) -> tuple[int, float]:
+    """(class, |product|) in the documented order, from the factors' kinds alone:
+    0 for ±∞, 1 finite nonzero, 2 zero, 3 NaN (a NaN factor, or both 0 and ∞)."""
+    has_nan = any(math.isnan(f) for f in factors)
+    has_inf = any(math.isinf(f) for f in factors)
+    has_zero = any(f == 0.0 for f in factors)
+    if has_nan or (has_inf and has_zero):
+        return (3, 0.0)
+    if has_inf:
+        return (0, math.inf)
+    if has_zero:
+        return (2, 0.0)
+    return (1, abs(math.prod(factors)))
+
+
+def found_rank(product: float) -> tuple[int, float]:
+    if math.isnan(product):
+        return (3, 0.0)
+    if math.isinf(product):
+        return (0, math.inf)
+    return (1, abs(product)) if product else (2, 0.0)
+
+
+def order(rank: tuple[int, float]) -> tuple[int, float]:
+    return (rank[0], -rank[1])
+
+
+@given(factor_dags(), st.integers(1, 12))
+def test_top_k_with_infinite_nan_and_zero_factors_matches_brute_force(dag, k: int) -> None:
+    output, x = dag
+    every = [[child.local_derivatives[slot] for child, slot in p] for p in all_paths(output, x)]
+    expected = sorted((product_rank(f) for f in every), key=order)[:k]
+    found = chain(output, x).paths(k)
+    assert len(found) == len(expected)
+    assert len({key(p) for p in found}) == len(found)
+    got = [found_rank(p.product) for p in found]
+    for path, rank in zip(found, got):  # each product is its own factors' product
+        assert rank == product_rank([f.value for f in path.factors])
+        if rank[0] == 3:
+            assert math.isnan(path.log_abs)
+        else:
+            ln = math.log(rank[1]) if rank[1] else -math.inf
+            assert path.log_abs == pytest.approx(ln, abs=1e-12)
+    assert got == sorted(got, key=order)
+    assert sorted(got, key=order) == expected
+
+
+def test_paths_through_parallel_infinite_and_zero_factors() -> None:
+    # x → a by three edges with factors ∞, 0, 2, and a → b by 0, 2, ∞: of the nine
+    # products three are ∞, one 4, three 0 and two ∞·0 = NaN, which rank last.
+    x = Value(1.0, "x")
+    a = Value.custom(0.0, [x, x, x], [math.inf, 0.0, 2.0], "a")
+    b = Value.custom(0.0, [a, a, a], [0.0, 2.0, math.inf], "b")
+    c = chain(b, x)
+    assert [p.product for p in c.paths(4)] == [math.inf, math.inf, math.inf, 4.0]
+    every = [p.product for p in c.paths()]
+    assert every[4:7] == [0.0, 0.0, 0.0] and all(math.isnan(p) for p in every[7:])
+    assert "path 1 of 9: 2 factors, product = inf" in str(c)
+
+
+def test_an_infinite_factor_after_an_underflow_still_gives_an_infinite_product() -> None:
+    x = Value(1.0, "x")
+    node = x
+    for i in range(3):  # 1e-200 · 1e-200 underflows to 0 before the ∞ factor comes
+        node = Value.custom(0.0, [node], [1e-200 if i < 2 else -math.inf], f"f{i}")
+    (path,) = chain(node, x).paths()
+    assert path.product == -math.inf and path.log_abs == math.inf
+
+
+def test_an_overflowed_product_prints_the_float_it_overflows_to() -> None:
+    x = Value(1.0, "x")
+    node = Value.custom(0.0, [Value.custom(0.0, [x], [1e300], "big")], [1e300], "bigger")
+    (path,) = chain(node, x).paths()
+    assert path.product == math.inf and path.log_abs == pytest.approx(600 * math.log(10))
+    assert "product = 1e+600 (inf as a float)" in str(path)

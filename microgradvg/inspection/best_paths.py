@@ -28,6 +28,11 @@ class BestPaths:
     deviation and a first deviation at each node of its greedy tail, only as many as
     still could be among the k. Logs keep ranks right where products underflow; a
     zero factor is ln 0 = −∞, so such paths come last.
+
+    The order, by |product| descending: ±∞ (an infinite factor and no zero), then the
+    finite nonzero products, then 0 (a zero factor and no infinity), then NaN (a NaN
+    factor, or 0·∞) last; ties in graph order. ln ∞ + ln 0 has no such order, so a graph
+    with an infinite or NaN factor is searched class by class (`_top_by_class`).
     """
 
     def __init__(self, nodes: Sequence[Any], parents: Sequence[Sequence[tuple[int, int]]]) -> None:
@@ -42,15 +47,15 @@ class BestPaths:
         # flat lists of numbers, so building them allocates no objects per node.
         child1, slot1, ln1 = [0] * m, [0] * m, [0.0] * m
         child2, slot2, ln2 = [0] * m, [0] * m, [0.0] * m
-        isnan = math.isnan
+        infinite_or_nan = False
         with gc_paused():
             for c in range(m - 1, 0, -1):
                 below, derivatives = best[c], nodes[c].local_derivatives
                 for p, slot in parents[c]:
                     ln = _ln_abs(derivatives[slot])
+                    if not ln < math.inf:  # ∞ or NaN: ranked by `_top_by_class`
+                        infinite_or_nan = True
                     v = ln + below
-                    if isnan(v):  # ln ∞ + ln 0: rank with the zeros
-                        v = _NEG_INF
                     seen = degree[p]
                     degree[p] = seen + 1
                     if seen == 0:
@@ -66,6 +71,7 @@ class BestPaths:
         self.first = (child1, slot1, ln1)
         self.runner_up = (child2, slot2, ln2)
         self._ranked: dict[int, list] | None = None
+        self.infinite_or_nan = infinite_or_nan
 
     def edge(self, u: int, rank: int) -> tuple[float, int, int, float]:
         """Node u's out-edge of this rank by completion value (ties in graph order):
@@ -82,15 +88,15 @@ class BestPaths:
                 for p, slot in parents[c]:
                     if self.degree[p] > 2:
                         ln = _ln_abs(derivatives[slot])
-                        v = ln + self.best[c]
-                        v = _NEG_INF if math.isnan(v) else v
-                        out.setdefault(p, []).append((v, c, slot, ln))
+                        out.setdefault(p, []).append((ln + self.best[c], c, slot, ln))
             self._ranked = {p: sorted(edges, key=lambda e: -e[0]) for p, edges in out.items()}
         return self._ranked[u][rank]
 
     def top(self, k: int) -> list[tuple[Edges, float]]:
         """The k paths with the largest |product|, largest first: each as its edges
-        ((child, slot), …) from wrt up, and ln|product|."""
+        ((child, slot), …) from wrt up, and ln|product| (∞ for ±∞, NaN for NaN)."""
+        if self.infinite_or_nan:
+            return self._top_by_class(k)
         last, second, degree = len(self.nodes) - 1, self.second, self.degree
         child1, slot1, ln1 = self.first
         found: list[tuple[list, list, list]] = []  # (positions, slots, prefix logs)
@@ -126,8 +132,7 @@ class BestPaths:
                     deviations = [(logs[j] + second[at[j]], j) for j in range(start, len(at) - 1)
                                   if degree[at[j]] > 1]
                     for value, j in heapq.nlargest(still, deviations):
-                        key = math.inf if math.isnan(value) else -value
-                        heapq.heappush(heap, (key, counter, record, j, at[j], 1))
+                        heapq.heappush(heap, (-value, counter, record, j, at[j], 1))
                         counter += 1
         nodes = self.nodes
         return [
@@ -136,9 +141,98 @@ class BestPaths:
         ]
 
 
+    def _top_by_class(self, k: int) -> list[tuple[Edges, float]]:
+        """`top(k)` when some factor is ±∞ or NaN: the ±∞ paths (any k of them: they tie),
+        then the finite ones by a search over the finite nonzero edges alone, then the
+        zeros, then the NaNs. reach[n][s] is the set of classes a path can end in from
+        node n, entered with a prefix of class s: one reverse sweep."""
+        nodes, parents = self.nodes, self.parents
+        m = len(nodes)
+        kinds = [[_kind(nodes[c].local_derivatives[slot]) for _, slot in parents[c]]
+                 for c in range(m)]
+        reach = [[0] * 4 for _ in range(m)]
+        reach[-1] = [1 << s for s in range(4)]
+        children: list[list[tuple[int, int, int]]] = [[] for _ in range(m)]
+        with gc_paused():
+            for c in range(m - 1, 0, -1):
+                below = reach[c]
+                for (p, slot), kind in zip(parents[c], kinds[c]):
+                    children[p].append((c, slot, kind))
+                    ahead = reach[p]
+                    for s in range(4):
+                        ahead[s] |= below[_THEN[s][kind]]
+        found: list[tuple[Edges, float]] = []
+        for wanted in (INFINITE, FINITE, ZERO, NAN):
+            still = k - len(found)
+            if still <= 0:
+                break
+            if reach[0][FINITE] >> wanted & 1 == 0:
+                continue
+            if wanted == FINITE:
+                found += self._finite_only(kinds, reach).top(still)
+                continue
+            log_abs = {INFINITE: math.inf, ZERO: _NEG_INF, NAN: math.nan}[wanted]
+            # Depth first over (node, class of the prefix), only into states that can
+            # still end in `wanted`: every step leads to a path, so this costs O(k·length).
+            stack: list[tuple[int, int, Any]] = [(0, FINITE, None)]
+            while stack and len(found) < k:
+                n, state, link = stack.pop()
+                if n == m - 1:
+                    edges = []
+                    while link is not None:
+                        link, c, slot = link
+                        edges.append((nodes[c], slot))
+                    found.append((tuple(reversed(edges)), log_abs))
+                    continue
+                for c, slot, kind in reversed(children[n]):
+                    after = _THEN[state][kind]
+                    if reach[c][after] >> wanted & 1:
+                        stack.append((c, after, (link, c, slot)))
+        return found
+
+    def _finite_only(self, kinds: list[list[int]], reach: list[list[int]]) -> BestPaths:
+        """The search over the paths whose factors are all finite and nonzero: the nodes
+        on such a path from wrt to output, and only those edges."""
+        nodes, parents = self.nodes, self.parents
+        position: dict[int, int] = {0: 0}
+        kept_nodes: list[Any] = [nodes[0]]
+        kept_parents: list[list[tuple[int, int]]] = [[]]
+        for c in range(1, len(nodes)):
+            if reach[c][FINITE] >> FINITE & 1 == 0:
+                continue
+            edges = [(position[p], slot) for (p, slot), kind in zip(parents[c], kinds[c])
+                     if kind == FINITE and p in position]
+            if edges:
+                position[c] = len(kept_nodes)
+                kept_nodes.append(nodes[c])
+                kept_parents.append(edges)
+        return BestPaths(kept_nodes, kept_parents)
+
+
+# A path's product is in one of four classes: its factors all finite and nonzero, or
+# with an infinite factor (±∞), a zero factor (0), or a NaN factor or both 0 and ∞ (NaN).
+FINITE, INFINITE, ZERO, NAN = 0, 1, 2, 3
+# _THEN[class of a prefix][kind of the next factor] = class of the longer prefix.
+_THEN = (
+    (FINITE, INFINITE, ZERO, NAN),
+    (INFINITE, INFINITE, NAN, NAN),
+    (ZERO, NAN, ZERO, NAN),
+    (NAN, NAN, NAN, NAN),
+)
+
+
+def _kind(d: float) -> int:
+    """The class of a one-factor path d."""
+    if d == 0.0:
+        return ZERO
+    if math.isinf(d):
+        return INFINITE
+    return NAN if math.isnan(d) else FINITE
+
+
 def _ln_abs(d: float) -> float:
-    """ln|d|, with ln 0 = −∞ and NaN ranked with the zeros."""
-    if d == 0.0 or math.isnan(d):
+    """ln|d|, with ln 0 = −∞ (ln ∞ = ∞ and ln NaN = NaN send the search to `_top_by_class`)."""
+    if d == 0.0:
         return _NEG_INF
     return math.log(abs(d))
 

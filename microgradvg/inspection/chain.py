@@ -8,6 +8,7 @@ factor with the running product, for `Value` and `Tensor` graphs alike.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -94,8 +95,9 @@ class Path:
             if self.chain.is_tensor:
                 self._product = self.gradients()[0]
             else:
-                factors = (child.local_derivatives[slot] for child, slot in self.edges)
-                self._product = math.prod(factors)
+                self._product = value_product(
+                    child.local_derivatives[slot] for child, slot in self.edges
+                )
         return self._product
 
     def gradients(self) -> list:
@@ -122,7 +124,7 @@ class Path:
         Jacobian is 1×1, so this is `product` itself. Only for small shapes.
         """
         if not self.chain.is_tensor:
-            return math.prod(f.value for f in self.factors)
+            return self.product
         size = self.chain.output.data.size
         result = np.eye(size)
         for factor in reversed(self.factors):
@@ -306,6 +308,16 @@ def chain(output: Node, wrt: Node, seed: Any = None) -> Chain:
     return Chain(output, wrt, seed)
 
 
+def value_product(factors: Iterable[float]) -> float:
+    """Π factors as a float, in the order the paths are ranked: ±∞ when a factor is infinite
+    and none is 0 (even where a partial product underflows to 0), NaN for a NaN factor or 0·∞;
+    otherwise math.prod, which may overflow to ±∞ or underflow to 0 (`Path.log_abs` does not)."""
+    factors = list(factors)
+    if any(map(math.isinf, factors)) and not any(map(math.isnan, factors)) and 0.0 not in factors:
+        return math.copysign(math.inf, math.prod(math.copysign(1.0, f) for f in factors))
+    return math.prod(factors)
+
+
 # ---- checks ------------------------------------------------------------------
 
 
@@ -348,4 +360,4 @@ def _describe(node: Any) -> str:
 
 
 
-__all__ = ["Chain", "Factor", "Path", "Subgraph", "chain"]
+__all__ = ["Chain", "Factor", "Path", "Subgraph", "chain", "value_product"]

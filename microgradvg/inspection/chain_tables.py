@@ -87,7 +87,7 @@ def _value_path_table(path: Path, title: str) -> str:
         rows.append([str(step), factor.op, _joins(path.chain, factor), significant(value), shown])
     product = path.product
     if (product == 0.0 or not math.isfinite(product)) and math.isfinite(log10):
-        summary = f"product = {from_log10(sign, log10)} (0.0 as a float)"
+        summary = f"product = {from_log10(sign, log10)} ({float(product)} as a float)"
     else:
         summary = f"product = {significant(product)}"
     return _with_heading(path, title, summary,
