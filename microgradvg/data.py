@@ -1,7 +1,7 @@
 """Data for the demos: a 1,000-digit MNIST sample that ships with the package, loaders for
 the usual MNIST downloads (.npz, Nielsen's mnist.pkl.gz, IDX files), and toy 2-D sets.
 
-Every loader returns images as float64 (N, 784) in [0, 1] and labels as int64 (N,); every
+Every loader returns images as float64 (N, 784) in [0, 1] and labels as int64 (N,) in 0..9; every
 bad file raises `DataError` with one line naming the file and what is wrong with it.
 """
 
@@ -360,6 +360,13 @@ def _normalise(
         raise DataError(f"{source}: contains no images")
     if not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"{source}: labels must be integers, found {labels.dtype}")
+    outside = np.flatnonzero((labels < 0) | (labels > 9))
+    if outside.size:
+        # int() of the label itself: a uint64 ≥ 2⁶³ cast to int64 first would print negative.
+        raise DataError(
+            f"{source}: labels must be digits 0..9, found {int(labels[outside[0]])} at index "
+            f"{outside[0]} ({outside.size:,} label{'s' if outside.size != 1 else ''} outside 0..9)"
+        )
     if images.dtype == np.uint8:
         scaled = images / 255.0
     elif np.issubdtype(images.dtype, np.floating):

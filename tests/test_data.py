@@ -580,3 +580,35 @@ def test_spiral_arms_are_separated() -> None:
 )
 def test_toy_sets_reject_bad_arguments(call, fragment: str) -> None:
     assert_data_error(call, fragment)
+
+
+# --- labels must be digits ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "labels, shown",
+    [
+        (np.array([3, 10, 1], np.int64), "found 10 at index 1 (1 label outside"),
+        (np.array([-1, 2, -7], np.int32), "found -1 at index 0 (2 labels outside"),
+        (np.array([0, 2**63, 4], np.uint64), f"found {2**63} at index 1"),
+        (np.array([2**64 - 1, 5, 5], np.uint64), f"found {2**64 - 1} at index 0"),
+    ],
+)
+def test_npz_labels_outside_0_to_9_name_the_file_and_the_label(
+    tmp_path: Path, labels: np.ndarray, shown: str
+) -> None:
+    path = save_npz(tmp_path / "digits.npz", images=random_digits(3)[0], labels=labels)
+    assert_data_error(lambda: load_mnist(path), "digits.npz", "labels must be digits 0..9", shown)
+
+
+def test_idx_and_pickle_labels_outside_0_to_9_name_the_file(tmp_path: Path) -> None:
+    images, labels = random_digits(4)
+    labels[2] = 255
+    path = write_idx_pair(tmp_path, images, labels)
+    assert_data_error(lambda: load_idx(path), path.name, "found 255 at index 2")
+    parts = nielsen_parts()
+    parts[1][1][0] = 12
+    nielsen = write_nielsen(tmp_path / "mnist.pkl.gz", parts)
+    assert_data_error(
+        lambda: load_nielsen_pickle(nielsen, "validation"), "mnist.pkl.gz (validation)", "found 12"
+    )
