@@ -142,15 +142,19 @@ def train(
     Records every layer's ‖∂C/∂bˡ‖ before each step and once after the last (epochs 0..N),
     like Nielsen's "speed of learning during training" experiment; returns the recorder's
     arrays (`epochs`, `speed_bias` (N+1, layers), `speed_weight`). `progress` wraps the
-    epoch loop (e.g. a tqdm bar).
+    epoch loop (e.g. a tqdm bar). Raises `TrainingDiverged` at the first epoch whose cost is
+    ∞ or NaN.
     """
     recorder = SpeedRecorder(model, images, targets, cost=setup.cost)
     optimizer = SGD(model.parameters(), lr=lr)
-    for epoch in progress(range(epochs)):
-        # Measuring the flow computes ∂C/∂w of the whole batch: the step's own gradient.
-        recorder.record(epoch, keep_gradients=True)
-        optimizer.step()
-    recorder.record(epochs)
+    # A step too large overflows the weights; numpy's warnings would say so many times
+    # over, so they are silenced and the first non-finite cost stops the run instead.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for epoch in progress(range(epochs)):
+            # Measuring the flow computes ∂C/∂w of the whole batch: the step's own gradient.
+            _check_finite(recorder.record(epoch, keep_gradients=True), epoch, epochs, lr)
+            optimizer.step()
+        _check_finite(recorder.record(epochs), epochs, epochs, lr)
     return recorder.as_arrays()
 
 
@@ -167,16 +171,29 @@ def train_monitored(
 
     Records before each step and once after the last (epochs 0..N): per layer ‖∂C/∂bˡ‖,
     the update ratio η‖∂C/∂Wˡ‖/‖Wˡ‖ and the share of saturated units; `labels` (N,) or
-    targets as `layer_flow` takes them.
+    targets as `layer_flow` takes them. Raises `TrainingDiverged` as `train` does.
     """
     monitor = Monitor(model, images, labels, cost=cost, lr=lr)
     optimizer = SGD(model.parameters(), lr=lr)
-    for epoch in progress(range(epochs)):
-        # The monitor's measurement computes ∂C/∂w of the whole batch: the step's own gradient.
-        monitor.record(epoch, keep_gradients=True)
-        optimizer.step()
-    monitor.record(epochs)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for epoch in progress(range(epochs)):
+            # The monitor's measurement computes ∂C/∂w of the whole batch: the step's own gradient.
+            _check_finite(monitor.record(epoch, keep_gradients=True), epoch, epochs, lr)
+            optimizer.step()
+        _check_finite(monitor.record(epochs), epochs, epochs, lr)
     return monitor
+
+
+class TrainingDiverged(ArithmeticError):
+    """Gradient descent diverged: the cost became ∞ or NaN (the learning rate is too large)."""
+
+
+def _check_finite(flow: LayerFlow, epoch: int, epochs: int, lr: float) -> None:
+    if not np.isfinite(flow.loss):
+        raise TrainingDiverged(
+            f"training diverged at epoch {epoch} of {epochs}: the cost C is {flow.loss} "
+            f"after {epoch} step{'' if epoch == 1 else 's'} of η = {lr:g}"
+        )
 
 
 def first_layer_chain(

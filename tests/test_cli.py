@@ -12,6 +12,7 @@ import re
 import shlex
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -379,6 +380,104 @@ def test_out_that_is_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     status, _, err = run([*SMALL, "--out", str(blocker)], capsys)
     assert status == 2 and err.startswith(ERROR_PREFIX) and "not a directory" in err
     assert blocker.read_text() == "not a directory" and staging_leftovers(tmp_path) == []
+
+
+def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make loading the digits, the first piece of work, fail the run (exit 1)."""
+    from microgradvg.cli import commands
+
+    def load_examples(*args: object) -> None:
+        raise AssertionError("the work started before --out was checked")
+
+    monkeypatch.setattr(commands, "load_examples", load_examples)
+
+
+def assert_one_error_line(status: int, err: str, *fragments: str) -> None:
+    assert status == 2, err
+    assert err.count("\n") == 1 and err.startswith(ERROR_PREFIX), err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+@pytest.mark.parametrize("out", ["", "  "])
+def test_an_empty_out_exits_2_instead_of_writing_here(
+    out: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    no_work(monkeypatch)
+    status, _, err = run([*SMALL, "--out", out], capsys)
+    assert_one_error_line(status, err, "--out", "directory name")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("inside", ["{}", "x/{}/y"], ids=["last name", "a middle name"])
+def test_an_out_name_too_long_exits_2_before_any_work(
+    inside: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_work(monkeypatch)
+    out = tmp_path / inside.format("d" * 300)
+    status, _, err = run([*SMALL, "--out", str(out)], capsys)
+    assert_one_error_line(status, err, "File name too long")
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_unwritable_out_exits_2_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tests may run as root, whom permission bits do not stop: refuse writes in DIR.
+    from microgradvg.cli import staging
+
+    make_directory = staging.tempfile.mkdtemp
+    locked = tmp_path / "locked"
+    locked.mkdir()
+
+    def unwritable(prefix: str = "", dir: Path | None = None) -> str:
+        if dir is not None and Path(dir) == locked:
+            raise PermissionError(13, "Permission denied")
+        return make_directory(prefix=prefix, dir=dir)
+
+    monkeypatch.setattr(staging.tempfile, "mkdtemp", unwritable)
+    no_work(monkeypatch)
+    status, _, err = run([*SMALL, "--out", str(locked)], capsys)
+    assert_one_error_line(status, err, "Permission denied", str(locked))
+    assert os.listdir(tmp_path) == ["locked"] and os.listdir(locked) == []
+
+
+def test_a_diverging_learning_rate_stops_with_the_epoch_and_no_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*SMALL, "--seeds", "1", "--epochs", "3", "--lr", "1e308", "--quiet", "--out", str(tmp_path / "o")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status, _, err = run(argv, capsys)
+    assert [str(w.message) for w in caught] == []
+    assert_one_error_line(status, err, "diverged at epoch 1 of 3", "--lr")
+    assert not (tmp_path / "o").exists() and staging_leftovers(tmp_path) == []
+
+
+def test_a_data_file_smaller_than_the_default_examples_uses_all_its_images(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "small.npz"
+    with np.load(EMBEDDED) as archive:
+        np.savez(path, images=archive["images"][:50], labels=archive["labels"][:50])
+    argv = ["--data", str(path), "--sizes", "784,10,10,10", "--seeds", "1", "--out", str(tmp_path / "o")]
+    status, out, err = run(argv, capsys)
+    assert status == 0, err
+    assert "averaged over 50 images" in out
+    np.testing.assert_allclose(
+        np.array(printed_table(out))[:, 2], numpy_speeds([784, 10, 10, 10], 0, 50), rtol=1e-3
+    )
+
+
+@pytest.mark.parametrize("given, slope", [("ReLU", "relu'(zˡ)"), ("TANH", "tanh'(zˡ)"), ("Sigmoid", "σ'(zˡ)")])
+def test_activation_in_any_case_and_the_text_names_its_slope(
+    given: str, slope: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run([*SMALL, "--seeds", "1", "--activation", given, "--out", str(tmp_path)], capsys)
+    assert status == 0, err
+    assert f"each layer back is a {slope} and a W factor" in out
+    assert f"{given.lower()} hidden layers" in out
 
 
 # ---- help ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 from ..data import EMBEDDED_SIZE, load_embedded, load_mnist, one_hot
 from ..experiments import (
     Setup,
+    TrainingDiverged,
     exploding_network,
     first_layer_chain,
     speeds_at_initialisation,
@@ -23,9 +24,11 @@ from ..experiments import (
     train,
     train_monitored,
 )
+from ..formatting import slope_symbol
 from .options import (
     CHAIN_SVG,
     DASHBOARD_SVG,
+    DEFAULT_EXAMPLES,
     DIAGNOSIS_AFTER_SVG,
     DIAGNOSIS_SVG,
     EXPLODING_SVG,
@@ -62,7 +65,8 @@ def run_vanishing(options: argparse.Namespace) -> int:
         chain = first_layer_chain(model, setup, images[0], targets[0])
         say()
         say(f"Where it fades: the factors of ∂Cₓ/∂b¹ for the first image (seed {options.seed}); "
-            "each layer back is a σ'(zˡ) and a W factor, and their gains multiply.")
+            f"each layer back is a {slope_symbol([setup.activation])}(zˡ) and a W factor, "
+            "and their gains multiply.")
         say(chain)
 
         network = f"{list(setup.sizes)}, {describe(setup)}, seed {options.seed}"
@@ -75,10 +79,13 @@ def run_vanishing(options: argparse.Namespace) -> int:
         if options.epochs:
             from ..render.plots import plot_speeds_during_training
 
-            record = train(
-                model, setup, images, targets, options.epochs, options.lr,
-                progress=progress_bar(options.epochs, options.quiet),
-            )
+            try:
+                record = train(
+                    model, setup, images, targets, options.epochs, options.lr,
+                    progress=progress_bar(options.epochs, options.quiet),
+                )
+            except TrainingDiverged as error:
+                raise CommandError(f"--lr {options.lr:g}: {error}; try a smaller --lr") from None
             history = np.asarray(record["speed_bias"])[:, : setup.hidden_layers]  # (epochs + 1, hidden)
             say()
             say(training_report(history, options.epochs, options.lr))
@@ -160,10 +167,13 @@ def run_diagnose(options: argparse.Namespace) -> int:
         if options.epochs:
             from ..render.plots import plot_training
 
-            monitor = train_monitored(
-                model, images, labels, options.epochs, options.lr, cost,
-                progress=progress_bar(options.epochs, options.quiet),
-            )
+            try:
+                monitor = train_monitored(
+                    model, images, labels, options.epochs, options.lr, cost,
+                    progress=progress_bar(options.epochs, options.quiet),
+                )
+            except TrainingDiverged as error:
+                raise CommandError(f"--lr {options.lr:g}: {error}; try a smaller --lr") from None
             arrays = monitor.as_arrays()
             plot_training(
                 arrays, output.path(DASHBOARD_SVG),
@@ -192,9 +202,11 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def load_examples(path: Path | None, count: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """The first `count` images (N, 784) and labels (N,) and a phrase naming their source."""
+def load_examples(path: Path | None, count: int | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """The first `count` images (N, 784) and labels (N,) and a phrase naming their source;
+    `count` None: all of them, up to DEFAULT_EXAMPLES."""
     if path is None:
+        count = DEFAULT_EXAMPLES if count is None else count
         if count > EMBEDDED_SIZE:
             raise CommandError(
                 f"--examples {count}: the embedded sample has {EMBEDDED_SIZE} images; "
@@ -203,6 +215,8 @@ def load_examples(path: Path | None, count: int) -> tuple[np.ndarray, np.ndarray
         images, labels = load_embedded(count)
         return images, labels, "the embedded MNIST sample"
     images, labels = load_mnist(path)
+    if count is None:
+        count = min(len(images), DEFAULT_EXAMPLES)
     if count > len(images):
         raise CommandError(f"--examples {count}: {path} has only {len(images)} images")
     return images[:count], labels[:count], str(path)

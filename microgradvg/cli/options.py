@@ -21,6 +21,7 @@ from ..nn.scalar import ACTIVATIONS as NETWORK_ACTIVATIONS
 PROG = "microgradvg"
 COMMANDS = ("vanishing", "exploding", "diagnose")  # the first is the default
 DEFAULT_SIZES = "784,30,30,30,30,10"
+DEFAULT_EXAMPLES = 1000  # images averaged over when --examples is not given (all, if fewer)
 MAX_WEIGHTS = 20_000_000  # ~160 MB of float64: beyond this a laptop starts to swap
 
 # File names inside --out.
@@ -129,8 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the input must match the images' 784 pixels and the output the 10 digits",
     )
     vanishing.add_argument(
-        "--activation", choices=ACTIVATIONS, default="sigmoid",
-        help="hidden-layer activation; the output layer stays sigmoid (default %(default)s)",
+        "--activation", type=str.lower, choices=ACTIVATIONS, default="sigmoid",
+        help="hidden-layer activation, in any case; the output layer stays sigmoid "
+        "(default %(default)s)",
     )
     vanishing.add_argument(
         "--init", choices=INITIALISATIONS, default="nielsen",
@@ -150,9 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also report the median over seeds SEED … SEED+N-1 (default %(default)s)",
     )
     vanishing.add_argument(
-        "--examples", type=positive_int, default=1000, metavar="N",
-        help="average the gradient over the first N images (default %(default)s; the embedded "
-        f"sample has {EMBEDDED_SIZE})",
+        "--examples", type=positive_int, default=None, metavar="N",
+        help=f"average the gradient over the first N images (default: all, up to "
+        f"{DEFAULT_EXAMPLES}; the embedded sample has {EMBEDDED_SIZE})",
     )
     vanishing.add_argument(
         "--data", type=Path, default=None, metavar="PATH",
@@ -220,11 +222,11 @@ def _add_diagnose(commands: argparse._SubParsersAction) -> None:
         f"{DEFAULT_SIZES} at initialisation",
     )
     diagnose.add_argument(
-        "--activation", choices=NETWORK_ACTIVATIONS, default=None,
+        "--activation", type=str.lower, choices=NETWORK_ACTIVATIONS, default=None,
         help="hidden-layer activation (default: as stored in the file, else sigmoid)",
     )
     diagnose.add_argument(
-        "--output-activation", choices=NETWORK_ACTIVATIONS, default=None,
+        "--output-activation", type=str.lower, choices=NETWORK_ACTIVATIONS, default=None,
         help="output-layer activation (default: as stored, else the hidden one; "
         "use linear for a PyTorch network that outputs logits)",
     )
@@ -238,9 +240,9 @@ def _add_diagnose(commands: argparse._SubParsersAction) -> None:
         help="MNIST file instead of the embedded sample (as for vanishing)",
     )
     diagnose.add_argument(
-        "--examples", type=positive_int, default=1000, metavar="N",
-        help=f"diagnose on the first N images (default %(default)s; the embedded sample has "
-        f"{EMBEDDED_SIZE})",
+        "--examples", type=positive_int, default=None, metavar="N",
+        help=f"diagnose on the first N images (default: all, up to {DEFAULT_EXAMPLES}; the "
+        f"embedded sample has {EMBEDDED_SIZE})",
     )
     diagnose.add_argument(
         "--lr", type=positive_float, default=0.1, metavar="η",
@@ -261,7 +263,7 @@ def _add_diagnose(commands: argparse._SubParsersAction) -> None:
 
 def _add_out(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--out", type=Path, default=Path("out"), metavar="DIR",
+        "--out", type=directory, default=Path("out"), metavar="DIR",
         help="directory for the SVGs, created if needed; files appear only when all are "
         "written (default %(default)s), e.g. --out runs/relu",
     )
@@ -316,6 +318,15 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
     return value
+
+
+def directory(text: str) -> Path:
+    """A directory name, not empty (argparse type): "" would silently mean the current one."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected a directory name, got {text!r}; write . for the current directory"
+        )
+    return Path(text)
 
 
 def layer_sizes(text: str) -> tuple[int, ...]:

@@ -23,6 +23,19 @@ class StagedOutput:
 
     def __init__(self, out: Path) -> None:
         self.out = out
+        try:  # a name too long for the file system fails even `exists()`
+            anchor = self._stage()
+        except OSError as error:
+            raise CommandError(f"--out {out}: {error.strerror}") from None
+        try:
+            self._check_target(anchor)
+        except OSError as error:
+            self.discard()
+            raise CommandError(f"--out {out}: cannot write there ({error.strerror})") from None
+
+    def _stage(self) -> Path:
+        """Make the staging directory; return DIR's nearest existing ancestor."""
+        out = self.out
         if out.exists() and not out.is_dir():
             raise CommandError(f"--out {out}: exists and is not a directory")
         anchor = out.absolute().parent
@@ -36,11 +49,22 @@ class StagedOutput:
         for place in places:
             try:
                 self.staging = Path(tempfile.mkdtemp(prefix=f".{PROG}-", dir=place))
-                break
+                return anchor
             except OSError as error:
                 problem = error.strerror
-        else:
-            raise CommandError(f"--out {out}: cannot write in {places[-1]} ({problem})")
+        raise CommandError(f"--out {out}: cannot write in {places[-1]} ({problem})")
+
+    def _check_target(self, anchor: Path) -> None:
+        """Fail now, not after all the work, where `commit()` would: DIR unwritable, or a
+        name in the part of DIR still to be created too long for the file system."""
+        out = self.out
+        if out.is_dir():
+            if self.staging.parent != out:
+                os.rmdir(tempfile.mkdtemp(prefix=f".{PROG}-", dir=out))
+        else:  # the same names, made inside the staging directory on the same file system
+            probe = Path(tempfile.mkdtemp(dir=self.staging))
+            (probe / out.absolute().relative_to(anchor)).mkdir(parents=True)
+            shutil.rmtree(probe)
 
     def path(self, name: str) -> Path:
         """Where to write the file that will become DIR/`name`."""
