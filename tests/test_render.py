@@ -450,9 +450,9 @@ def test_chain_highlight_marks_exactly_the_paths_edges() -> None:
     assert len(highlighted) + len(faded) == len(edge_lines(source))
     assert (
         "the sum over 3 paths" in source
-        and "#1:" in source
-        and "#2:" in source
-        and "#3:" not in source
+        and "#1 (" in source
+        and "#2 (" in source
+        and "#3 (" not in source
     )
     far = next(node for node in order if node.label == "L1.n0.w0")
     assert 'color="#e2e2e2"' in node_lines(source)[f"n{ids[id(far)]}"]  # off the paths: faded
@@ -473,7 +473,7 @@ def test_chain_over_budget_draws_only_the_path_nodes() -> None:
 
 
 def test_chain_from_the_chain_module() -> None:
-    chain_module = pytest.importorskip("microgradvg.chain")
+    from microgradvg.inspection import chain as chain_module
     loss = scalar_mlp_loss([3, 3, 1], 2)
     w = next(node for node in topological_order(loss) if node.label == "L1.n1.w0")
     source = draw_chain(chain_module.chain(loss, w), k=1).source

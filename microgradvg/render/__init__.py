@@ -7,8 +7,9 @@ draws an MLP one node per layer, `draw_diagnosis(diagnose(...))` with each layer
 Jupyter, DOT in `.source`); `save_svg(picture, "out.svg")` writes it with `dot`.
 """
 
+from .chains import draw_chain
 from .diagnosis import draw_diagnosis
-from .graphs import draw_chain, draw_graph
+from .graphs import draw_graph
 from .layers import draw_layers
 from .style import DECADE_COLOURS, NEGATIVE_COLOURS, POSITIVE_COLOURS, ZERO_COLOUR, gradient_colour
 from .svg import GraphvizFailed, GraphvizNotFound, GraphvizTimeout, save, save_svg

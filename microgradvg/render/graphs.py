@@ -1,11 +1,11 @@
 """Pictures of computation graphs: every node with its data and gradient, every edge with
-its local derivative, coloured by the gradient that flows through it; and chains of
-factors from `microgradvg.chain` highlighted on that picture.
+its local derivative, coloured by the sign and size of the gradient that flows through it.
+`chains` draws a chain's paths on the same picture.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import graphviz
@@ -46,7 +46,7 @@ def draw_graph(
     "neuron", "layer" or "depth", see `collapse.collapsed_graph`) and the caption says so.
     Node ids are n0, n1, … in topological order, so the same graph gives the same DOT.
     """
-    _check_options(max_nodes, tensor_factor)
+    check_options(max_nodes, tensor_factor)
     roots = _as_roots(root)
     order = topological_order(*roots)
     if len(order) > max_nodes:
@@ -59,75 +59,13 @@ def draw_graph(
             legend=legend,
             rankdir=rankdir,
         )
-    return _picture(order, list(edges(order)), roots, title, legend, rankdir, tensor_factor)
-
-
-def draw_chain(
-    chain: Any,
-    k: int = 3,
-    *,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    tensor_factor: str = "both",
-    title: str = "",
-    legend: bool = True,
-    rankdir: str = "LR",
-) -> graphviz.Digraph:
-    """The graph of `chain.output` with the top `k` paths to `chain.wrt` highlighted.
-
-    `chain` is a `microgradvg.Chain`: ∂output/∂wrt = Σ over paths of the product of
-    the factors on the path. Edges on the top-k paths keep their colours, get a thick pen
-    and the class "path" (in DOT and SVG); everything else is faded (class "faded"). The
-    caption lists each highlighted path's factors and product. When the graph has more
-    than `max_nodes` nodes only the nodes on the highlighted paths are drawn.
-    """
-    if k < 1:
-        raise ValueError(f"draw_chain: k must be at least 1, got {k}")
-    _check_options(max_nodes, tensor_factor)
-    paths = list(chain.paths(k))
-    order = topological_order(chain.output)
-    ids = {id(node): index for index, node in enumerate(order)}
-    on_path: dict[EdgeKey, list[int]] = {}
-    for rank, path in enumerate(paths, start=1):
-        for factor in path.factors:
-            for key in _edge_keys(factor, ids):
-                if rank not in on_path.setdefault(key, []):
-                    on_path[key].append(rank)
-    path_nodes = {i for key in on_path for i in key[:2]} | {
-        ids[id(chain.output)],
-        ids[id(chain.wrt)],
-    }
-    caption_lines = _chain_caption(chain, paths, order, ids)
-    nodes, graph_edges = order, list(edges(order))
-    if len(order) > max_nodes:
-        caption_lines.append(
-            f"showing the {style.count(len(path_nodes))} nodes on these paths out of "
-            f"{style.count(len(order))}; pass max_nodes={len(order)} to draw them all"
-        )
-        nodes = [node for node in order if ids[id(node)] in path_nodes]
-        graph_edges = [
-            (child, index, parent)
-            for child, index, parent in graph_edges
-            if (ids[id(parent)], ids[id(child)], index) in on_path
-        ]
-    return _picture(
-        nodes,
-        graph_edges,
-        [chain.output],
-        title,
-        legend,
-        rankdir,
-        tensor_factor,
-        ids=ids,
-        highlight=on_path,
-        path_nodes=path_nodes,
-        caption_lines=caption_lines,
-    )
+    return picture(order, list(edges(order)), roots, title, legend, rankdir, tensor_factor)
 
 
 # ---- one picture ------------------------------------------------------------------------
 
 
-def _picture(
+def picture(
     order: Sequence[Any],
     graph_edges: Iterable[tuple[Any, int, Any]],
     roots: Sequence[Any],
@@ -140,8 +78,11 @@ def _picture(
     highlight: dict[EdgeKey, list[int]] | None = None,
     path_nodes: set[int] | None = None,
     caption_lines: Sequence[str] = (),
+    straight: Collection[int] = (),
+    ranksep: str | None = None,
 ) -> graphviz.Digraph:
-    """Draw `order`'s nodes and the given edges; with `highlight`, fade what is not on a path."""
+    """Draw `order`'s nodes and the given edges; with `highlight`, fade what is not on a path.
+    The nodes `straight` (ids) are laid out in a straight line, as one Graphviz group."""
     if ids is None:
         ids = {id(node): index for index, node in enumerate(order)}
     scalar = bool(order) and is_scalar(order[-1])
@@ -149,22 +90,26 @@ def _picture(
         caption_lines = [*caption_lines, _how_to_read(order[-1], tensor_factor)]
     signs = (1, -1) if scalar else (1, -1, 0)
     graph = style.new_digraph(title, caption_lines, "gradient" if legend else None, rankdir, signs)
+    if ranksep is not None:
+        graph.attr(ranksep=ranksep)
     root_ids = {ids[id(node)] for node in roots}
-    several = highlight is not None and any(
-        rank > 1 for ranks in highlight.values() for rank in ranks
-    )
+    # How many paths are highlighted; an edge names its paths unless it carries them all.
+    several = max((max(ranks, default=0) for ranks in (highlight or {}).values()), default=0)
     for node in order:
         i = ids[id(node)]
         on_path = highlight is not None and path_nodes is not None and i in path_nodes
         faded = highlight is not None and not on_path
-        graph.node(f"n{i}", **node_attributes(node, i in root_ids, faded, on_path))
+        attributes = node_attributes(node, i in root_ids, faded, on_path)
+        if i in straight:
+            attributes["group"] = "straight"
+        graph.node(f"n{i}", **attributes)
     for child, index, parent in graph_edges:
         key = (ids[id(parent)], ids[id(child)], index)
         ranks = None if highlight is None else highlight.get(key, [])
         graph.edge(
             f"n{key[0]}",
             f"n{key[1]}",
-            **_edge_attributes(child, index, tensor_factor, ranks, several),
+            **edge_attributes(child, index, tensor_factor, ranks, several),
         )
     return graph
 
@@ -187,8 +132,8 @@ def _how_to_read(node: Any, tensor_factor: str) -> str:
     )
 
 
-def _edge_attributes(
-    child: Any, index: int, tensor_factor: str, ranks: list[int] | None, several: bool = False
+def edge_attributes(
+    child: Any, index: int, tensor_factor: str, ranks: list[int] | None, several: int = 0
 ) -> dict[str, str]:
     """Label, colour and pen of one edge; `ranks` are the highlighted paths through it, if any."""
     if is_scalar(child):
@@ -208,7 +153,7 @@ def _edge_attributes(
         attributes["label"] = f"<{style.escape(text)}>"
     elif ranks:
         which = ",".join(f"#{rank}" for rank in ranks)
-        suffix = f' <FONT POINT-SIZE="8">{which}</FONT>' if several else ""
+        suffix = f' <FONT POINT-SIZE="8">{which}</FONT>' if len(ranks) < several else ""
         attributes.update(
             label=f"<<B>{style.escape(text)}</B>{suffix}>",
             penwidth=str(max(look.pen, 2.4) + 1.0),
@@ -250,70 +195,10 @@ def _tensor_edge(factor: Any, child: Any, tensor_factor: str) -> tuple[str, floa
     return " · ".join(parts), flow, sign
 
 
-# ---- chains -----------------------------------------------------------------------------
-
-
-def _edge_keys(factor: Any, ids: dict[int, int]) -> list[EdgeKey]:
-    """The edge a chain factor stands for; every parallel edge if it does not say which slot."""
-    parent, child = factor.parent, factor.child
-    slots = (
-        [factor.index]
-        if isinstance(getattr(factor, "index", None), int)
-        else [slot for slot, p in enumerate(child.parents) if p is parent]
-    )
-    return [(ids[id(parent)], ids[id(child)], slot) for slot in slots]
-
-
-def _chain_caption(
-    chain: Any, paths: Sequence[Any], order: Sequence[Any], ids: dict[int, int]
-) -> list[str]:
-    """∂out/∂wrt = total, over N paths, then one line per highlighted path."""
-    out, wrt = _name(chain, chain.output, ids), _name(chain, chain.wrt, ids)
-    total = chain.total
-    tensor = isinstance(total, np.ndarray) and total.size > 1
-    gradient = f"‖∂{out}/∂{wrt}‖" if tensor else f"∂{out}/∂{wrt}"
-    if chain.num_paths == 1:
-        lines = [f"{gradient} = {_quantity(total)}: the product of the factors along its one path"]
-    else:
-        count = style.count(chain.num_paths)
-        lines = [f"{gradient} = {_quantity(total)}: the sum over {count} paths of the product of"]
-        lines[0] += f" their factors; top {len(paths)} highlighted"
-    for rank, path in enumerate(paths[:8], start=1):
-        if tensor:  # each factor is a Jacobian: show the gain it had on the gradient
-            gains = " × ".join(_quantity(f.value) for f in path.factors) or "1"
-            lines.append(f"#{rank}: gains {gains}; the path carries ‖·‖ {_quantity(path.product)}")
-        else:
-            factors = " × ".join(_quantity(f.value) for f in path.factors) or "1"
-            lines.append(f"#{rank}: {factors} = {_quantity(path.product)}")
-    if len(paths) > 8:
-        lines.append(f"… and {len(paths) - 8} more highlighted")
-    return lines
-
-
-def _name(chain: Any, node: Any, ids: dict[int, int]) -> str:
-    """The chain's name for a node if it has one, else its label, else op and picture id."""
-    namer = getattr(chain, "name", None)
-    if callable(namer):
-        return str(namer(node))
-    return node.label or f"{node.op or 'leaf'} (n{ids[id(node)]})"
-
-
-def _quantity(value: Any) -> str:
-    """A float, an array (by its norm) or a TensorFactor (by its gain) in a caption."""
-    if isinstance(value, (int, float, np.floating)):
-        return style.number(float(value), 3)
-    if isinstance(value, np.ndarray):
-        return style.number(float(np.linalg.norm(value)), 3)
-    if hasattr(value, "vjp"):
-        gain = getattr(value, "gain", None)
-        return "?" if gain is None else style.number(float(gain), 3)
-    return str(value)
-
-
 # ---- helpers ----------------------------------------------------------------------------
 
 
-def _check_options(max_nodes: int, tensor_factor: str) -> None:
+def check_options(max_nodes: int, tensor_factor: str) -> None:
     if not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
     if tensor_factor not in TENSOR_FACTORS:

@@ -1,0 +1,197 @@
+"""Pictures of a chain: the top k paths of ∂output/∂wrt highlighted, with each path's sign.
+
+Three views, chosen from the size and shape of what there is to draw: the whole graph
+with the paths highlighted (a small graph, short paths), only the nodes on the paths (a
+large graph, short paths), or path #1 as a line that wraps into rows and, when long,
+folds runs of factors into boxes that show their count and product (`lines`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from ..engine.graph import edges, topological_order
+from . import style
+from .graphs import DEFAULT_MAX_NODES, EdgeKey, check_options, picture
+from .lines import (
+    MAX_ROW_WIDTH,
+    ROW_FACTORS,
+    draw_line,
+    factor_values,
+    log_product,
+    product_text,
+    row_width,
+)
+
+MAX_PATH_NODES = 60  # the nodes on the k paths drawn as a graph of their own
+SHOWN_PATHS = 8  # caption lines, one per path
+SHOWN_FACTORS = 12  # factors written out in one caption line; past that, the middle is "…"
+
+
+def draw_chain(
+    chain: Any,
+    k: int = 3,
+    *,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    tensor_factor: str = "both",
+    title: str = "",
+    legend: bool = True,
+    rankdir: str = "LR",
+) -> graphviz.Digraph:
+    """A picture of `chain` (a `microgradvg.Chain`) with its top `k` paths highlighted.
+
+    ∂output/∂wrt = Σ over paths of Π of the factors on the path. The caption gives each
+    highlighted path's product, coloured by its sign (red > 0, blue < 0), next to the total.
+    The view depends on the size of what there is to draw:
+
+    - the graph has at most `max_nodes` nodes and the paths at most a dozen factors: the
+      whole graph, the paths' edges thick (class "path"), everything else faded;
+    - the graph is larger: only the nodes on the k paths (if there are at most 60);
+    - the paths are longer, or their nodes too many: path #1 alone as a line of nodes
+      that wraps into rows; past 30 nodes, runs of factors fold into boxes that show
+      how many factors they hold and their product, so the picture stays near 3:2 and
+      bounded for a path of any length.
+    """
+    if k < 1:
+        raise ValueError(f"draw_chain: k must be at least 1, got {k}")
+    check_options(max_nodes, tensor_factor)
+    paths = list(chain.paths(k))
+    if not paths:
+        raise ValueError("draw_chain: the chain has no path from wrt to the output")
+    longest = max(len(path.factors) for path in paths)
+    # Decided before listing the graph, which may be huge: a path too long for one row is
+    # drawn alone as a line; several paths too wide for a row are drawn top to bottom.
+    wide = longest <= ROW_FACTORS and row_width(paths[0], tensor_factor) > MAX_ROW_WIDTH
+    if wide and len(paths) > 1:
+        rankdir = "TB"
+    if longest > ROW_FACTORS or wide and len(paths) == 1:
+        caption = _chain_caption(chain, paths, lambda node: _name(chain, node, None))
+        if len(paths) > 1:
+            caption.append(f"drawn: path #1 of these {len(paths)}, the largest")
+        return draw_line(paths[0], chain.output, caption, title, legend, tensor_factor)
+    order = topological_order(chain.output)
+    ids = {id(node): index for index, node in enumerate(order)}
+    caption = _chain_caption(chain, paths, lambda node: _name(chain, node, ids))
+    on_path: dict[EdgeKey, list[int]] = {}
+    for rank, path in enumerate(paths, start=1):
+        for factor in path.factors:
+            for key in _edge_keys(factor, ids):
+                if rank not in on_path.setdefault(key, []):
+                    on_path[key].append(rank)
+    path_nodes = {i for key in on_path for i in key[:2]} | {
+        ids[id(chain.output)],
+        ids[id(chain.wrt)],
+    }
+    if len(order) > max_nodes and len(path_nodes) > MAX_PATH_NODES:
+        if len(paths) > 1:
+            caption.append(f"drawn: path #1 of these {len(paths)}, the largest")
+        return draw_line(paths[0], chain.output, caption, title, legend, tensor_factor)
+    nodes, graph_edges = order, list(edges(order))
+    if len(order) > max_nodes:
+        caption.append(
+            f"showing the {style.count(len(path_nodes))} nodes on these paths out of "
+            f"{style.count(len(order))}"
+        )
+        nodes = [node for node in order if ids[id(node)] in path_nodes]
+        graph_edges = [
+            (child, index, parent)
+            for child, index, parent in graph_edges
+            if (ids[id(parent)], ids[id(child)], index) in on_path
+        ]
+    graph = picture(
+        nodes,
+        graph_edges,
+        [chain.output],
+        title,
+        legend,
+        rankdir,
+        tensor_factor,
+        ids=ids,
+        highlight=on_path,
+        path_nodes=path_nodes,
+        caption_lines=caption,
+        ranksep="0.3",
+        straight={ids[id(node)] for node in paths[0].nodes}
+        if hasattr(paths[0], "nodes")
+        else {ids[id(f.child)] for f in paths[0].factors} | {ids[id(chain.wrt)]},
+    )
+    return graph
+
+
+def _edge_keys(factor: Any, ids: dict[int, int]) -> list[EdgeKey]:
+    """The edge a chain factor stands for; every parallel edge if it does not say which slot."""
+    parent, child = factor.parent, factor.child
+    slots = (
+        [factor.index]
+        if isinstance(getattr(factor, "index", None), int)
+        else [slot for slot, p in enumerate(child.parents) if p is parent]
+    )
+    return [(ids[id(parent)], ids[id(child)], slot) for slot in slots]
+
+
+def _chain_caption(chain: Any, paths: Sequence[Any], name: Callable[[Any], str]) -> list[str]:
+    """∂out/∂wrt = total, over N paths, then one line per highlighted path (at most
+    SHOWN_PATHS lines of at most SHOWN_FACTORS factors each), coloured by its sign."""
+    out, wrt = name(chain.output), name(chain.wrt)
+    total = chain.total
+    tensor = isinstance(total, np.ndarray) and total.size > 1
+    gradient = f"‖∂{out}/∂{wrt}‖" if tensor else f"∂{out}/∂{wrt}"
+    if chain.num_paths == 1:
+        lines = [f"{gradient} = {_quantity(total)}: the product of the factors along its one path"]
+    else:
+        count = style.count(chain.num_paths)
+        lines = [
+            (
+                f"{gradient} = {_quantity(total)}: the sum over {count} paths of the product of "
+                f"their factors; the top {len(paths)} by size:"
+            )
+        ]
+    for rank, path in enumerate(paths[:SHOWN_PATHS], start=1):
+        factors = path.factors
+        shown = [_quantity(f.value) for f in factors]
+        if len(shown) > SHOWN_FACTORS:
+            half = SHOWN_FACTORS // 2 - 1
+            shown = [*shown[:half], f"… ({style.count(len(factors) - 2 * half)} more) …",
+                     *shown[-half:]]
+        written = " × ".join(shown) or "1"
+        if tensor:  # each factor is a Jacobian: show the gain it had on the gradient
+            text = f"#{rank}: gains {written}; the path carries ‖·‖ {_quantity(path.product)}"
+            lines.append(text)
+            continue
+        sign, log10 = log_product(factor_values(factors))
+        product = product_text(sign, log10)
+        which = "positive" if sign > 0 else "negative" if sign < 0 else "zero"
+        colour = style.gradient_colour(1.0, int(np.sign(sign))) if sign else style.INK
+        text = f"#{rank} ({which}): {written} = {product}"
+        lines.append(style.Markup(f'<FONT COLOR="{colour}">{style.escape(text)}</FONT>'))
+    if len(paths) > SHOWN_PATHS:
+        lines.append(f"… and {len(paths) - SHOWN_PATHS} more highlighted")
+    return lines
+
+
+def _name(chain: Any, node: Any, ids: dict[int, int] | None) -> str:
+    """The chain's name for a node if it has one, else its label, else op and picture id."""
+    namer = getattr(chain, "name", None)
+    if callable(namer):
+        return str(namer(node))
+    where = f" (n{ids[id(node)]})" if ids is not None else ""
+    return node.label or f"{node.op or 'leaf'}{where}"
+
+
+def _quantity(value: Any) -> str:
+    """A float, an array (by its norm) or a TensorFactor (by its gain) in a caption."""
+    if isinstance(value, (int, float, np.floating)):
+        return style.number(float(value), 3)
+    if isinstance(value, np.ndarray):
+        return style.number(float(np.linalg.norm(value)), 3)
+    if hasattr(value, "vjp"):
+        gain = getattr(value, "gain", None)
+        return "?" if gain is None else style.number(float(gain), 3)
+    return str(value)
+
+
+__all__ = ["draw_chain"]

@@ -1,0 +1,229 @@
+"""One path drawn as a line of nodes that wraps into rows, folding long runs into boxes.
+
+The line snakes: row 1 left to right, row 2 right to left, and so on, so each step is
+short and the picture stays near 3:2. Past `WRAP_NODES` nodes the middle of the path is
+cut into runs of equal length (whole periods of its repeating ops, e.g. linear, sigmoid)
+and each run is one box: its count of factors, their ops, product and range. Whatever
+the path's length, the picture has at most `FOLDED_ELEMENTS` boxes and nodes.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from ..formatting import from_log10
+from . import style
+from .graphs import edge_attributes
+from .nodes import gradient_magnitude, gradient_sign, is_scalar, node_attributes
+
+ROW_FACTORS = 12  # a path up to this long is drawn on one row, inside its graph,
+MAX_ROW_WIDTH = 1450.0  # if its row is estimated at most this wide, in points (~1,930 px)
+CHARACTER_WIDTH = 4.6  # points, of a 9- or 10-point character of the house font, about
+TAG = re.compile(r"<[^>]*>")
+WRAP_NODES = 30  # a path with up to this many nodes is drawn node by node, wrapped
+FOLDED_ELEMENTS = 24  # boxes and nodes in a folded path
+ENDS = 3  # nodes kept whole at each end of a folded path
+ASPECT = 1.5  # width : height aimed at
+# The place one element takes, and the caption with the legend, in points: for choosing
+# how many elements go on a row.
+ELEMENT_WIDTH, ELEMENT_HEIGHT, CAPTION_HEIGHT = 200.0, 87.0, 170.0
+
+
+def draw_line(
+    path: Any,
+    output: Any,
+    caption: Sequence[str],
+    title: str,
+    legend: bool,
+    tensor_factor: str,
+) -> graphviz.Digraph:
+    """Path `path` (wrt … output) as a wrapped line, folded into boxes when long."""
+    factors = list(path.factors)
+    nodes = [factors[0].parent] + [factor.child for factor in factors] if factors else [output]
+    values = factor_values(factors)
+    runs = _runs(factors, len(nodes))
+    folded = any(stop - start > 1 for start, stop in runs)
+    lines = list(caption)
+    how = (
+        f"folded into {len(runs)} nodes and boxes (each box: a run of factors, their count and product)"
+        if folded
+        else "wrapped into rows"
+    )
+    lines.append(
+        f"path #1 has {style.count(len(nodes))} nodes, drawn alone, {how}; "
+        "read it row by row from wrt"
+    )
+    scalar = is_scalar(output)
+    signs = (1, -1) if scalar else (1, -1, 0)
+    graph = style.new_digraph(title, lines, "gradient" if legend else None, "TB", signs)
+    graph.attr(nodesep="0.35", ranksep="0.45")
+    columns = _columns(len(runs))
+    names = []
+    for position, (start, stop) in enumerate(runs):
+        name = f"e{position}"
+        names.append(name)
+        if stop - start == 1:
+            node = nodes[start]
+            attributes = node_attributes(node, node is output, faded=False, on_path=True)
+        else:
+            attributes = _box_attributes(nodes, factors, values, start, stop)
+        graph.node(name, **attributes)
+    for row in range(0, len(runs), columns):
+        with graph.subgraph() as same:
+            same.attr(rank="same")
+            for name in names[row : row + columns]:
+                same.node(name)
+    for position in range(1, len(runs)):
+        start = runs[position][0]
+        factor = factors[start - 1]  # the edge from the last node of the run before
+        attributes = edge_attributes(factor.child, _slot(factor), tensor_factor, [1])
+        row, previous_row = position // columns, (position - 1) // columns
+        if row == previous_row and row % 2 == 1:
+            # Odd rows run right to left: written child → parent, drawn with the arrow back.
+            graph.edge(names[position], names[position - 1], dir="back", **attributes)
+        else:
+            graph.edge(names[position - 1], names[position], **attributes)
+    return graph
+
+
+def row_width(path: Any, tensor_factor: str) -> float:
+    """About how wide, in points, `path` is drawn on one row: its nodes' and edges' labels."""
+    factors = list(path.factors)
+    if not factors:
+        return 0.0
+    nodes = [factors[0].parent] + [factor.child for factor in factors]
+    labels = [node_attributes(node, False, False)["label"] for node in nodes]
+    labels += [edge_attributes(f.child, _slot(f), tensor_factor, [1])["label"] for f in factors]
+    width = 0.0
+    for label in labels:
+        lines = TAG.sub("", label.replace("<BR/>", "\n")).split("\n")
+        width += max(len(html.unescape(line)) for line in lines) * CHARACTER_WIDTH + 20.0
+    return width
+
+
+def _runs(factors: Sequence[Any], count: int) -> list[tuple[int, int]]:
+    """The elements drawn, as [start, stop) ranges of node positions: one node each while
+    the path is short, else ENDS nodes at each end and runs of whole periods between."""
+    if count <= WRAP_NODES:
+        return [(i, i + 1) for i in range(count)]
+    head, tail = ENDS, count - ENDS
+    ops = [factor.op for factor in factors]
+    period = next(
+        (p for p in range(1, 7) if all(ops[i] == ops[i + p] for i in range(head, tail - 1 - p))),
+        1,
+    )
+    boxes = FOLDED_ELEMENTS - 2 * ENDS
+    size = math.ceil((tail - head) / boxes / period) * period
+    middle = [(start, min(start + size, tail)) for start in range(head, tail, size)]
+    return [(i, i + 1) for i in range(head)] + middle + [(i, i + 1) for i in range(tail, count)]
+
+
+def _columns(elements: int) -> int:
+    """Elements per row so that the picture, caption included, comes out near ASPECT : 1."""
+    if elements <= 6:
+        return elements
+
+    def misfit(columns: int) -> float:
+        rows = math.ceil(elements / columns)
+        width = columns * ELEMENT_WIDTH
+        return abs(math.log(width / (rows * ELEMENT_HEIGHT + CAPTION_HEIGHT) / ASPECT))
+
+    return min(range(2, elements + 1), key=misfit)
+
+
+def _slot(factor: Any) -> int:
+    index = getattr(factor, "index", None)
+    if isinstance(index, int):
+        return index
+    return next(slot for slot, p in enumerate(factor.child.parents) if p is factor.parent)
+
+
+def _box_attributes(
+    nodes: Sequence[Any], factors: Sequence[Any], values: np.ndarray, start: int, stop: int
+) -> dict[str, str]:
+    """A box for nodes[start:stop] and the factors between them, coloured by the gradient
+    at its wrt end (where backward leaves the run)."""
+    inside = factors[start : stop - 1]  # factor i joins nodes i and i + 1
+    first, last = nodes[start], nodes[stop - 1]
+    ops = Counter(factor.op for factor in inside)
+    kinds = ", ".join(f"{style.count(n)} {op}" for op, n in sorted(ops.items(), key=lambda x: -x[1]))
+    inside_values = values[start : stop - 1]
+    sign, log10 = log_product(inside_values)
+    finite = np.abs(inside_values[np.isfinite(inside_values)])
+    lines = [
+        f"{style.count(len(inside))} factors: {kinds}",
+        f"product {product_text(sign, log10)}",
+    ]
+    if finite.size:
+        lines.append(
+            f"each |·| {style.number(float(finite.min()), 3)} … {style.number(float(finite.max()), 3)}"
+        )
+    lines.append(f"grad {style.number(gradient_magnitude(first.grad) or 0.0, 3)} at {_label(first)}")
+    title = f"<B>{style.escape(_label(first), 24)} … {style.escape(_label(last), 24)}</B>"
+    look = style.look(gradient_magnitude(first.grad), gradient_sign(first.grad))
+    return {
+        "label": style.html_lines(title, *lines),
+        "shape": "box3d",
+        "style": "filled" if look.style == "solid" else f"filled,{look.style}",
+        "color": style.INK,
+        "penwidth": "2.4",
+        "fillcolor": style.tint(look.colour, 0.6),
+        "margin": "0.14,0.1",
+    }
+
+
+def _label(node: Any) -> str:
+    return node.label or node.op or "leaf"
+
+
+def _scalar(value: Any) -> float:
+    """A factor as one number: a float itself, a TensorFactor by its gain (nan if unknown)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    gain = getattr(value, "gain", None)
+    return math.nan if gain is None else float(gain)
+
+
+def factor_values(factors: Sequence[Any]) -> np.ndarray:
+    """The factors of a path as floats: a Value's factor itself, a TensorFactor by its gain."""
+    return np.fromiter((_scalar(factor.value) for factor in factors), float, len(factors))
+
+
+def log_product(values: np.ndarray) -> tuple[float, float]:
+    """(sign, log₁₀|Π values|) of a product that may overflow or underflow a float.
+
+    The sign is +1, −1, 0 (a zero factor) or nan (a nan factor, or 0 × ∞).
+    """
+    if np.isnan(values).any():
+        return math.nan, math.nan
+    magnitudes = np.abs(values)
+    zero = bool((magnitudes == 0.0).any())
+    if zero:
+        return (math.nan, math.nan) if np.isinf(magnitudes).any() else (0.0, -math.inf)
+    sign = -1.0 if np.count_nonzero(values < 0) % 2 else 1.0
+    with np.errstate(over="ignore"):
+        return sign, float(np.log10(magnitudes).sum())
+
+
+def product_text(sign: float, log10: float) -> str:
+    """The product (sign, log₁₀|p|) from `log_product` written for a label."""
+    if math.isnan(sign):
+        return "nan"
+    if sign == 0.0:
+        return "0"
+    if math.isinf(log10):
+        return "inf" if sign > 0 else "-inf"
+    if -300 < log10 < 300:
+        return style.number(sign * 10**log10, 3)
+    return from_log10(sign, log10)
+
+
+__all__ = ["MAX_ROW_WIDTH", "ROW_FACTORS", "draw_line", "factor_values", "log_product", "product_text", "row_width"]

@@ -1,0 +1,145 @@
+"""Chain pictures stay bounded whatever the path: long paths wrap and fold, captions are cut,
+every label survives `dot`, and each path's sign is shown."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from microgradvg import Value, chain
+from microgradvg.render import draw_chain, draw_graph, save_svg, style
+from microgradvg.render.lines import FOLDED_ELEMENTS
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+NODE = re.compile(r"^\s*(e\d+|n\d+) \[label=")
+PX_PER_PT = 96 / 72  # how a browser shows an SVG's points
+
+
+def exploding(layers: int) -> tuple[Value, Value]:
+    """Nielsen's chain of sigmoid neurons, every w = 100 and every z = 0: (cost C, b¹)."""
+    a = Value(1.0, "x")
+    first = None
+    for layer in range(1, layers + 1):
+        w, b = Value(100.0, f"w{layer}"), Value(-100.0 if layer == 1 else -50.0, f"b{layer}")
+        first = first or b
+        z = Value.linear([w], [a], b)
+        z.label = f"z{layer}"
+        a = z.sigmoid()
+        a.label = f"a{layer}"
+    cost = 0.5 * (a - 0.0) ** 2
+    cost.label = "C"
+    cost.backward()
+    assert first is not None
+    return cost, first
+
+
+def svg_size(path: Path) -> tuple[float, float]:
+    """(width, height) in px of an SVG that dot wrote (its sizes are in pt)."""
+    root = ET.parse(path).getroot()
+    return tuple(float(root.get(side, "0").removesuffix("pt")) * PX_PER_PT for side in ("width", "height"))  # type: ignore[return-value]
+
+
+def drawn_nodes(source: str) -> int:
+    return sum(1 for line in source.splitlines() if NODE.match(line))
+
+
+@needs_dot
+@pytest.mark.parametrize("layers", [30, 2000])
+def test_a_long_chain_folds_into_a_bounded_picture_near_3_to_2(tmp_path: Path, layers: int) -> None:
+    cost, b1 = exploding(layers)
+    picture = draw_chain(chain(cost, b1), k=5)
+    assert drawn_nodes(picture.source) <= FOLDED_ELEMENTS
+    assert len(picture.source) < 30_000
+    width, height = svg_size(save_svg(picture, tmp_path / "chain.svg"))
+    assert width <= 2000 and height <= 2000
+    assert 1.2 <= width / height <= 1.9
+
+
+def test_each_folded_box_shows_the_product_of_the_factors_it_holds() -> None:
+    cost, b1 = exploding(30)
+    source = draw_chain(chain(cost, b1), k=1).source
+    # 4,000 layers of σ'(0) = 1/4 and w = 100 fold by whole layers: each box of two layers
+    # holds σ' · w · σ' = 6.25 (w joins its layers: it is the edge between two boxes).
+    assert source.count("product 6.25") >= 10
+    assert "2 sigmoid, 1 linear" in source
+    assert "each |·| 0.25 … 100" in source
+
+
+def test_the_caption_is_cut_and_the_product_survives_overflow() -> None:
+    cost, b1 = exploding(2000)
+    source = draw_chain(chain(cost, b1), k=1).source
+    # (1/4)^2000 · 100^1999 · ½ = 10^(1999·2 − 2000·log10 4 − log10 2): far past a float
+    exponent = 1999 * 2 - 2000 * math.log10(4) - math.log10(2)
+    mantissa = 10 ** (exponent - math.floor(exponent))
+    assert f"= {mantissa:.4g}e+{math.floor(exponent)}" in source
+    assert "(3,993 more)" in source  # 4,004 factors, 11 written out
+    assert "#1 (positive)" in source
+
+
+def test_a_200001_node_chain_writes_kilobytes() -> None:
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(100_000):
+        y = (y * 1.0001).tanh()
+    y.backward()
+    picture = draw_chain(chain(y, x), k=3)
+    assert len(picture.source) < 30_000
+    assert drawn_nodes(picture.source) <= FOLDED_ELEMENTS
+    assert "200,001 nodes" in picture.source
+
+
+def test_a_short_chain_stays_on_one_row_and_a_medium_one_wraps() -> None:
+    cost, b1 = exploding(4)  # 11 factors: the whole graph, paths highlighted
+    assert "class=path" in draw_chain(chain(cost, b1), k=1).source
+    assert "rank=same" not in draw_chain(chain(cost, b1), k=1).source
+    cost, b1 = exploding(12)  # 27 factors, 28 nodes: one by one, in rows
+    source = draw_chain(chain(cost, b1), k=1).source
+    assert "wrapped into rows" in source and "rank=same" in source
+    assert drawn_nodes(source) == 28 and "dir=back" in source
+
+
+def test_each_path_shows_its_sign_in_its_own_colour() -> None:
+    x = Value(1.5, "x")
+    a, b = 3 * x, -2 * x
+    out = a + b
+    out.backward()
+    source = draw_chain(chain(out, x), k=2).source
+    positive = style.gradient_colour(1.0, 1)
+    negative = style.gradient_colour(1.0, -1)
+    assert re.search(f'<FONT COLOR="{positive}">#1 \\(positive\\): 3 × 1 = 3</FONT>', source)
+    assert re.search(f'<FONT COLOR="{negative}">#2 \\(negative\\): -2 × 1 = -2</FONT>', source)
+
+
+# ---- labels: anything a user can type ------------------------------------------------------
+
+
+@needs_dot
+def test_control_characters_and_a_huge_label_render(tmp_path: Path) -> None:
+    x = Value(2.0, "x\x01y\x0cz")
+    y = x * x
+    y.label = "w" * 20_000
+    y.backward()
+    path = save_svg(draw_graph(y), tmp_path / "labels.svg")
+    text = path.read_text()
+    assert "x\\x01y\\x0cz" in text and "…" in text
+    assert len(text) < 20_000
+
+
+@needs_dot
+@settings(max_examples=10, deadline=None)
+@given(label=st.text(max_size=40), title=st.text(max_size=40))
+def test_any_text_label_renders_through_dot(tmp_path_factory: pytest.TempPathFactory,
+                                           label: str, title: str) -> None:
+    x = Value(1.0, label)
+    y = x.tanh()
+    y.label = label[::-1]
+    y.backward()
+    path = save_svg(draw_graph(y, title=title), tmp_path_factory.mktemp("labels") / "y.svg")
+    ET.parse(path)  # well-formed XML, whatever the label held
