@@ -6,10 +6,9 @@ by factor (`chain`), path by path (`spread`), layer by layer (`layer_flow`),
 and drawn (`draw_graph`, `draw_chain`, `draw_layers`).
 """
 
-from .engine.tensor import Tensor, concatenate, is_grad_enabled, no_grad, stack  # isort: skip (before backprop)
-from .engine.backprop import grad
-from .engine.derivatives import hessian, hvp, jacobian
+from .engine.derivatives import grad, hessian, hvp, jacobian
 from .engine.graph import topological_order, zero_grad
+from .engine.tensor import Tensor, concatenate, is_grad_enabled, no_grad, stack
 from .engine.value import Value
 from .flow.curvature import LayerCurvature, layer_curvature
 from .flow.diagnose import Diagnosis, LayerDiagnosis, diagnose

@@ -21,8 +21,9 @@ from hypothesis.extra import numpy as hnp
 from .engine.tensor import Tensor
 from .engine.value import Value
 
+Operand = Value | Tensor  # what gradcheck differentiates: either engine's nodes
+
 Shape = tuple[int, ...]
-Node = Value | Tensor
 
 # How many failing elements the AssertionError lists one by one.
 _REPORTED_FAILURES = 10
@@ -51,8 +52,8 @@ class _Mismatch:
 
 
 def gradcheck(
-    f: Callable[..., Node],
-    *inputs: Node,
+    f: Callable[..., Operand],
+    *inputs: Operand,
     eps: float = 1e-6,
     atol: float = 1e-6,
     rtol: float = 1e-5,
@@ -153,7 +154,7 @@ def _cotangent(output: Any) -> np.ndarray | None:
     return np.random.default_rng(_COTANGENT_SEED).standard_normal(output.shape)
 
 
-def _backward(output: Node, cotangent: np.ndarray | None) -> None:
+def _backward(output: Operand, cotangent: np.ndarray | None) -> None:
     if isinstance(output, Tensor) and not output.requires_grad:
         return  # f does not depend on any input: every gradient is 0
     if isinstance(output, Tensor) and cotangent is not None:
@@ -162,7 +163,7 @@ def _backward(output: Node, cotangent: np.ndarray | None) -> None:
         output.backward()
 
 
-def _contract(output: Node, cotangent: np.ndarray | None) -> float:
+def _contract(output: Operand, cotangent: np.ndarray | None) -> float:
     """The scalar u·f whose central difference is compared."""
     if isinstance(output, Value):
         return output.data
@@ -172,7 +173,7 @@ def _contract(output: Node, cotangent: np.ndarray | None) -> float:
     return float(np.sum(cotangent * data))
 
 
-def _gradient_of(node: Node) -> np.ndarray:
+def _gradient_of(node: Operand) -> np.ndarray:
     """The node's gradient as a float64 array of its shape (zeros if it got none)."""
     if isinstance(node, Value):
         return np.array(node.grad, dtype=np.float64)
@@ -189,7 +190,7 @@ def _gradient_of(node: Node) -> np.ndarray:
 
 
 def _central_difference(
-    node: Node, element: tuple[int, ...], eps: float, evaluate: Callable[[], float]
+    node: Operand, element: tuple[int, ...], eps: float, evaluate: Callable[[], float]
 ) -> float:
     """(f(x + eps) − f(x − eps)) / (2·eps) for one element x of `node`, restoring x after."""
     if isinstance(node, Value):
@@ -216,7 +217,7 @@ def _central_difference(
 def _failure_report(
     mismatches: list[_Mismatch],
     elements: int,
-    inputs: Sequence[Node],
+    inputs: Sequence[Operand],
     eps: float,
     atol: float,
     rtol: float,
@@ -241,7 +242,7 @@ def _failure_report(
     return "\n".join(lines)
 
 
-def _describe(node: Node) -> str:
+def _describe(node: Operand) -> str:
     label = f" {node.label!r}" if node.label else ""
     if isinstance(node, Value):
         return f"Value{label} = {node.data!r}"

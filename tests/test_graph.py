@@ -12,7 +12,7 @@ from hypothesis import given
 from strategies import Expression, expressions, reachable
 
 from microgradvg import Tensor, Value, grad, topological_order, zero_grad
-from microgradvg.engine.graph import edges, leaves
+from microgradvg.engine.graph import edges, walk
 
 
 class Node:
@@ -62,13 +62,23 @@ def test_the_order_is_deterministic(expression: Expression):
     assert structure(topological_order(rebuilt)) == structure(order)
 
 
+def leaves(root):
+    """The leaves a backward walk splits off (it resets gradients: use on fresh graphs only)."""
+    return walk((root,), reset=root.grad)[1]
+
+
 @given(expressions())
-def test_leaves_are_the_parentless_nodes_in_order(expression: Expression):
-    found = leaves(expression.root)
-    # The root sums every node no step used, so every drawn leaf is reachable.
-    assert {id(n) for n in found} == {id(n) for n in expression.leaves}
+def test_a_backward_walk_splits_off_the_parentless_nodes_in_order(expression: Expression):
     order = topological_order(expression.root)
-    assert found == [n for n in order if not n.parents]
+    for i, node in enumerate(order):
+        node.grad = float(i)
+    interior, leaves, earlier = walk((expression.root,), reset=-1.0)
+    # The root sums every node no step used, so every drawn leaf is reachable.
+    assert {id(n) for n in leaves} == {id(n) for n in expression.leaves}
+    assert leaves == [n for n in order if not n.parents]
+    assert interior == [n for n in order if n.parents]
+    assert earlier == [float(order.index(n)) for n in leaves]
+    assert all(node.grad == -1.0 for node in order)
 
 
 @given(expressions())

@@ -19,9 +19,10 @@ from strategies import away_from_zero, leaf, positive
 
 import microgradvg as mg
 from microgradvg import Tensor
+from microgradvg.engine.backprop import RULES
 from microgradvg.engine.extend import CheckedRule
 from microgradvg.engine.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
-from microgradvg.engine.rules import RULES, sum_to
+from microgradvg.engine.ops import sum_to
 from microgradvg.testing import arrays, broadcastable_shapes, shapes
 
 Build = Callable[[np.random.Generator], tuple[Tensor, list[Tensor]]]

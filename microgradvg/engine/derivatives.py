@@ -1,6 +1,7 @@
-"""Second derivatives on the Tensor engine: Hessian–vector products, Hessians and Jacobians.
+"""Derivatives as functions on the Tensor engine: `grad`, Hessian–vector products, Hessians
+and Jacobians.
 
-`hvp` costs two reverse passes at any size (grad with create_graph=True, then the grad
+`grad` gives ∂outputs/∂inputs without touching any `.grad`; `hvp` costs two reverse passes at any size (grad with create_graph=True, then the grad
 of Σ g·v); `hessian` and `jacobian` build explicit matrices one reverse pass per row,
 so they refuse inputs past the size limits named below.
 """
@@ -12,8 +13,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from .backprop import grad
-from .tensor import ArrayLike, Tensor, as_array
+from .backprop import gradients
+from .tensor import ArrayLike, Tensor, as_array, seed
 
 # jacobian: one reverse pass per output element and out.size × x.size entries.
 MAX_JACOBIAN_ENTRIES = 1_000_000
@@ -22,6 +23,51 @@ MAX_HESSIAN_INPUTS = 1_000
 
 Params = Union[Tensor, ArrayLike, Sequence[Union[Tensor, ArrayLike]]]  # noqa: UP007
 Vectors = Union[ArrayLike, Sequence[ArrayLike]]  # noqa: UP007
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Sequence[Any] | None = None,
+    create_graph: bool = False,
+) -> list[Tensor]:
+    """∂(outputs)/∂(inputs) as a list of Tensors, one per input, leaving every `.grad` alone.
+
+    Each output needs a one-element shape or a matching entry in `grad_outputs`
+    (the vector of the vector–Jacobian product). With `create_graph=True` the
+    returned Tensors carry graphs, so they can be differentiated again.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for output in outputs:
+        if not output.requires_grad:
+            raise RuntimeError("grad: an output does not require grad, so it has no graph to differentiate")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise ValueError(
+                f"grad: input {i} ({type(x).__name__} {getattr(x, 'shape', '')}) does not require grad, "
+                "so no gradient is recorded for it; create it with requires_grad=True"
+            )
+    seeds = [seed(o, g, create_graph, "backward") for o, g in zip(outputs, grad_outputs)]
+    grads = gradients(outputs, seeds, inputs, create_graph)
+    result = []
+    taken: set[int] = set()
+    for x in inputs:
+        g = grads.get(id(x))
+        if g is None:  # the outputs do not depend on x
+            result.append(Tensor._leaf(np.zeros_like(x.data)))
+        elif isinstance(g, Tensor):
+            result.append(g)
+        else:
+            # Each result owns a writeable array: never a view nor one another result holds.
+            g = np.asarray(g)
+            result.append(Tensor._leaf(g.copy() if g.base is not None or id(g) in taken else g))
+        taken.add(id(result[-1].data))
+    return result
 
 
 def hvp(

@@ -1,24 +1,23 @@
-"""Your own Tensor op: a value you compute and a derivative rule (VJP) you write.
+"""The extension surface: your own Tensor op's derivative rule (VJP), checked.
 
-`custom(data, parents, vjp, op)`, also `Tensor.custom`, puts `vjp` in the rule table
-(`rules.RULES`) under `op` and returns the op's node: `backward`, `grad`, `factor(i)`,
-chains and `gradcheck` then treat it like a built-in op. The rule is wrapped in a
-check that names the op when it returns the wrong number or shapes of gradients.
+`Tensor.custom(data, parents, vjp, op)` builds the node; this module puts `vjp` in the
+rule table (`backprop.RULES`) under `op`, wrapped in a check that names the op when it
+returns the wrong number or shapes of gradients, so that `backward`, `grad`, `factor(i)`,
+chains and `gradcheck` treat it like a built-in op. `unregister` frees a name again;
+`sum_to` is the broadcasting helper the built-in rules use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Real
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .rules import RULES, Rule, sum_to
-from .tensor import ArrayLike, Tensor, _result, as_array
-from .value import Value
+from .backprop import RULES, Rule
+from .ops import sum_to
 
-__all__ = ["CheckedRule", "custom", "sum_to", "unregister"]
+__all__ = ["CheckedRule", "Custom", "check_custom", "register_custom", "sum_to", "unregister"]
 
 
 class CheckedRule:
@@ -32,7 +31,7 @@ class CheckedRule:
     second derivative without a word.
     Only custom ops pay for the check: the built-in rules are called directly.
 
-    A custom node keeps the rule it was built with in its ctx, `(rule, your ctx)`, and
+    A custom node keeps the rule it was built with in its ctx, `Custom(rule, your ctx)`, and
     the table's entry hands each call to that rule: a node built before its name was
     unregistered and registered again keeps its own rule. `unregister` marks the
     entry `retired`, which frees the name.
@@ -49,8 +48,7 @@ class CheckedRule:
         self, g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]
     ) -> tuple:
         """The gradients the node's own rule gives, once checked."""
-        built_with, own_ctx = ctx
-        return built_with.checked(g, out, inputs, own_ctx, needs)
+        return ctx.rule.checked(g, out, inputs, ctx.ctx, needs)
 
     def checked(
         self, g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Sequence[bool]
@@ -69,7 +67,7 @@ class CheckedRule:
                 f"{_count(len(inputs), 'input')} (shapes {_shapes(inputs)}); return one per input "
                 "(None for an input that gets none)"
             )
-        on_tensors = isinstance(g, Tensor)
+        on_tensors = _is_tensor(g)
         checked = []
         for i, (x, gradient) in enumerate(zip(inputs, gradients)):
             if gradient is not None:
@@ -88,7 +86,7 @@ class CheckedRule:
 
     def _array(self, i: int, x: np.ndarray, gradient: Any) -> np.ndarray:
         """Gradient `i` of an ordinary backward pass, as an ndarray of `x`'s dtype."""
-        array = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
+        array = np.asarray(gradient.data if _is_tensor(gradient) else gradient)
         if array.dtype.kind not in "biuf":
             raise TypeError(
                 f"{self.op}: vjp's gradient {i} must be real numbers, got {_describe(gradient)}"
@@ -97,9 +95,9 @@ class CheckedRule:
         # must own its gradient (an in-place clip of it must not change anything else).
         return array.astype(x.dtype, copy=True)
 
-    def _tensor(self, i: int, gradient: Any, must_follow_g: bool) -> Tensor:
+    def _tensor(self, i: int, gradient: Any, must_follow_g: bool) -> Any:
         """Gradient `i` under create_graph: a Tensor, with a graph back to g when g has one."""
-        if not isinstance(gradient, Tensor):
+        if not _is_tensor(gradient):
             raise TypeError(
                 f"{self.op}: with create_graph=True the inputs are Tensors and vjp's gradient "
                 f"{i} must be a Tensor computed from them, got {_describe(gradient)}; an array is "
@@ -120,41 +118,34 @@ class CheckedRule:
         return f"CheckedRule({self.op!r}, {_name(self.vjp)})"
 
 
-def custom(
-    data: ArrayLike, parents: Sequence[ArrayLike], vjp: Rule, op: str, ctx: Any = None
-) -> Tensor:
-    """Your own op as one node: its value `data`, its `parents`, and `vjp`, its derivative rule.
+class Custom(NamedTuple):
+    """What a custom node saves: the checked rule it was built with, and your ctx."""
 
-    `vjp(g, out, inputs, ctx, needs)` gets the gradient g = ∂L/∂out and returns
-    ∂L/∂inputᵢ = g·∂out/∂inputᵢ for each parent, as a tuple, None where `needs[i]` is
-    false (a constant parent) or the gradient is 0. It runs on ndarrays for an
-    ordinary backward pass and on Tensors under `create_graph=True`: written with
-    operations both have (arithmetic, `@`, `.sum`, `.reshape`, `sum_to`), or
-    branching on `isinstance(g, Tensor)`, it supports second derivatives. `ctx`
-    is kept on the node for the rule, as a constant: a gradient computed from
-    it is not differentiated through it.
+    rule: CheckedRule
+    ctx: Any
 
-    `data` is converted to the parents' float dtype; `parents` are Tensors, or
-    numbers and arrays, which become constants. `vjp` is registered under `op`
-    (a name shown in graphs) on the first call; a built-in op's name, or a name
-    registered to another function, is refused (`unregister` frees a name).
-    Define `vjp` once, not inside the function that calls `custom`: each
-    `def` or lambda there is a new function. Check it with `testing.gradcheck`.
 
-    >>> def double_vjp(g, out, inputs, ctx, needs):   # ∂(2x)/∂x = 2
-    ...     return (g * 2.0,)
-    >>> x = Tensor([1.0, -3.0], requires_grad=True)
-    >>> y = custom(2.0 * x.data, [x], double_vjp, "double")
-    >>> y.sum().backward()
-    >>> x.grad
-    array([2., 2.])
+def register_custom(op: str, vjp: Rule) -> CheckedRule:
+    """The checked rule for `vjp` under `op`, put in the rule table if the name is free.
+
+    The same function again gets the same rule (`==`, so a bound method of the same
+    object counts as the same function); a built-in op's name, or a name registered
+    to another function, is refused.
     """
-    _require_name_and_rule(op, vjp)
-    nodes = _lift_parents(op, parents)
-    array = as_array(data.data if isinstance(data, Tensor) else data, op)
-    if nodes:
-        array = array.astype(np.result_type(*(node.data.dtype for node in nodes)), copy=False)
-    return _result(array, nodes, op, (_register(op, vjp), ctx))
+    check_custom(op, vjp)
+    rule = RULES.get(op)
+    if rule is None or (isinstance(rule, CheckedRule) and rule.retired):
+        rule = RULES[op] = CheckedRule(op, vjp)
+    elif not isinstance(rule, CheckedRule):
+        raise ValueError(f"{op}: {op!r} is a built-in Tensor op; give your op another name")
+    elif rule.vjp != vjp:
+        raise ValueError(
+            f"{op}: the op {op!r} is registered to another function, {_name(rule.vjp)}; give "
+            f"this one another name, or unregister({op!r}) first to replace it (a def or lambda "
+            "inside the function that calls Tensor.custom is a new function on each call: define "
+            "vjp once, and pass the values it needs in ctx)"
+        )
+    return rule
 
 
 def unregister(op: str) -> None:
@@ -171,7 +162,8 @@ def unregister(op: str) -> None:
     raise ValueError(f"unregister: {op!r} is {kind}")
 
 
-def _require_name_and_rule(op: Any, vjp: Any) -> None:
+def check_custom(op: Any, vjp: Any) -> None:
+    """Refuse an op name that is not a non-empty str, or a vjp that is not callable."""
     if not isinstance(op, str):
         raise TypeError(
             f"Tensor.custom: op must be a str (the name shown in graphs), got {_describe(op)}"
@@ -187,48 +179,9 @@ def _require_name_and_rule(op: Any, vjp: Any) -> None:
         )
 
 
-def _register(op: str, vjp: Rule) -> CheckedRule:
-    """The checked rule for `vjp` under `op`, put in the rule table if the name is free.
-
-    The same function again gets the same rule (`==`, so a bound method of the same
-    object counts as the same function).
-    """
-    rule = RULES.get(op)
-    if rule is None or (isinstance(rule, CheckedRule) and rule.retired):
-        rule = RULES[op] = CheckedRule(op, vjp)
-    elif not isinstance(rule, CheckedRule):
-        raise ValueError(f"{op}: {op!r} is a built-in Tensor op; give your op another name")
-    elif rule.vjp != vjp:
-        raise ValueError(
-            f"{op}: the op {op!r} is registered to another function, {_name(rule.vjp)}; give "
-            f"this one another name, or unregister({op!r}) first to replace it (a def or lambda "
-            "inside the function that calls Tensor.custom is a new function on each call: define "
-            "vjp once, and pass the values it needs in ctx)"
-        )
-    return rule
-
-
-def _lift_parents(op: str, parents: Sequence[ArrayLike]) -> tuple[Tensor, ...]:
-    """The parents as Tensors: numbers take the Tensor parents' dtype, arrays become constants."""
-    if not isinstance(parents, (tuple, list)):
-        raise TypeError(
-            f"{op}: parents must be a tuple or list of Tensors, got {_describe(parents)}; "
-            "for one parent x, pass [x]"
-        )
-    like = next((p for p in parents if isinstance(p, Tensor)), None)
-    nodes = []
-    for i, parent in enumerate(parents):
-        if isinstance(parent, Value):
-            raise TypeError(
-                f"{op}: parent {i} is a Value; a Tensor op takes Tensors (see Value.custom)"
-            )
-        if isinstance(parent, Tensor):
-            nodes.append(parent)
-        elif isinstance(parent, Real) and like is not None:
-            nodes.append(Tensor._leaf(np.asarray(parent, dtype=like.data.dtype)))
-        else:
-            nodes.append(Tensor._leaf(as_array(parent, f"{op} parent {i}")))
-    return tuple(nodes)
+def _is_tensor(x: Any) -> bool:
+    """A Tensor, told by its graph attributes (this module sits below tensor.py)."""
+    return hasattr(x, "requires_grad") and hasattr(x, "parents")
 
 
 def _name(function: Any) -> str:

@@ -1,17 +1,22 @@
-"""Fused Tensor ops for networks: `linear` and the two cross-entropy losses.
+"""Fused Tensor ops for networks: `linear` and the two cross-entropy losses, each with its rule.
 
-Each is one node in the graph with its own rule in `rules.py`: fewer nodes
-keep a training step close to hand-written numpy, and keep chains short
+Each is one node in the graph, its forward pass, saved values and derivative rule side by
+side: fewer nodes keep a training step close to hand-written numpy, and keep chains short
 (the factor from one layer's activation to the next layer's z is W).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import ops
+from .backprop import register
 from .tensor import ArrayLike, Tensor, _result, as_array, is_grad_enabled, lift
+
+Needs = Sequence[bool]
 
 
 def batch_size(z: Any) -> int:
@@ -41,6 +46,35 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     else:
         z = z + b
     return _result(z, (x, weight, bias), "linear")
+
+
+@register("linear")
+def linear_rule(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Needs) -> tuple:
+    """z = x Wᵀ + b:  ∂/∂x = g W,  ∂/∂W = gᵀ x,  ∂/∂b = Σ_batch g."""
+    x, weight, _ = inputs
+    n_out, n_in = weight.shape
+    g2 = g if g.ndim == 2 else g.reshape(-1, n_out)
+    x2 = x if x.ndim == 2 else x.reshape(-1, n_in)
+    return (
+        g @ weight if needs[0] else None,
+        g2.T @ x2 if needs[1] else None,
+        ops.sum_rows(g2) if needs[2] else None,
+    )
+
+
+
+class SoftmaxCrossEntropy(NamedTuple):
+    """The labels, and the slope ∂loss/∂z = (softmax(z) − onehot(y))/B that the forward pass
+    computed from the exponentials at hand (None when no gradient was asked for)."""
+
+    labels: np.ndarray
+    slope: np.ndarray | None
+
+    def slope_of(self, z: Tensor) -> Tensor:
+        """The slope rebuilt from the logits z, as a graph (for create_graph)."""
+        onehot = np.zeros(z.shape, dtype=z.data.dtype)
+        onehot[np.arange(z.shape[0]), self.labels] = 1.0
+        return (z.softmax(-1) - onehot) / batch_size(z)
 
 
 def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
@@ -78,7 +112,20 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
         total *= batch
         slope = np.divide(e, total, out=e)
         slope[rows, y] -= 1.0 / max(batch, 1)
-    return _result(loss, (logits,), "softmax_cross_entropy", (y, slope))
+    # tuple.__new__: the NamedTuple built in C, not by its Python __new__ (once per step).
+    return _result(loss, (logits,), "softmax_cross_entropy", tuple.__new__(SoftmaxCrossEntropy, (y, slope)))
+
+
+@register("softmax_cross_entropy")
+def softmax_cross_entropy_rule(
+    g: Any, out: Any, inputs: Sequence[Any], ctx: SoftmaxCrossEntropy, needs: Needs
+) -> tuple:
+    """∂/∂z of mean(−log softmax(z)[y]) = (softmax(z) − onehot(y)) / batch.
+
+    An ordinary backward pass uses the slope saved by the forward pass; with
+    Tensors (create_graph) it is rebuilt from z so that it can be differentiated.
+    """
+    return (g * ops.saved_or(ctx.slope, inputs[0], ctx.slope_of),)
 
 
 def _label_error(y: np.ndarray, classes: int) -> ValueError:
@@ -108,4 +155,19 @@ def sigmoid_cross_entropy(logits: Tensor, targets: ArrayLike) -> Tensor:
     softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
     batch = batch_size(z)
     loss = np.asarray((softplus - y * z).sum() / batch, dtype=z.dtype)
-    return _result(loss, (logits,), "sigmoid_cross_entropy", y)
+    return _result(loss, (logits,), "sigmoid_cross_entropy", SigmoidCrossEntropy(y))
+
+
+class SigmoidCrossEntropy(NamedTuple):
+    """The targets y, probabilities shaped like the logits."""
+
+    targets: np.ndarray
+
+
+@register("sigmoid_cross_entropy")
+def sigmoid_cross_entropy_rule(
+    g: Any, out: Any, inputs: Sequence[Any], ctx: SigmoidCrossEntropy, needs: Needs
+) -> tuple:
+    """∂/∂z of mean(Σ[softplus(z) − y z]) = (σ(z) − y) / batch: Nielsen's δᴸ = aᴸ − y."""
+    z = inputs[0]
+    return (g * ((ops.sigmoid(z) - ctx.targets) / batch_size(z)),)

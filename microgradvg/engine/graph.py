@@ -1,18 +1,40 @@
-"""The graph protocol that `Value` and `Tensor` share.
+"""The graph protocol that `Value` and `Tensor` share, the walk over it, and the one reverse sweep.
 
-Every node exposes `data`, `grad`, `op`, `label`, `parents` and, through
-`node.factor(i)`, the local chain-rule factor on the edge to `parents[i]`.
-This module walks such graphs: topological order, zeroing gradients.
+Every node exposes `data`, `grad`, `op`, `label`, `parents` and, through `node.factor(i)`,
+the chain-rule factor on the edge to `parents[i]`. `walk` orders a graph parents first;
+`sweep` carries gradients back through it. Every reverse pass in the package (both engines'
+`backward`, `grad`, `create_graph`, `chain`) is these two functions with its own `pull`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 
+class Factor(Protocol):
+    """The chain-rule factor ∂child/∂parent on one edge, for either engine."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The Jacobian's shape: (child elements, parent elements)."""
+        ...
+
+    def vjp(self, g: Any) -> Any:
+        """g ↦ g·J: the part of ∂/∂parent that flows through this edge, for child gradient g."""
+        ...
+
+    def jacobian(self) -> Any:
+        """The explicit matrix J[i, j] = ∂childᵢ/∂parentⱼ."""
+        ...
+
+    def norm(self) -> float:
+        """‖J‖ (Frobenius; |factor| for a scalar edge)."""
+        ...
+
+
 class Node(Protocol):
-    """What chain inspection and rendering rely on, for either engine."""
+    """A node of either engine: what the sweep, chains, layer flow and pictures rely on."""
 
     data: Any
     grad: Any
@@ -20,7 +42,67 @@ class Node(Protocol):
     label: str
     parents: tuple[Any, ...]
 
-    def factor(self, index: int) -> Any: ...
+    def factor(self, index: int) -> Factor: ...
+
+    def zero_grad(self) -> None: ...
+
+
+# pull(node, g) -> one part of ∂/∂parent (or None) per parent, given g = ∂/∂node.
+Pull = Callable[[Any, Any], Sequence[Any]]
+
+
+_KEEP = object()  # walk(..., reset=_KEEP): leave every gradient as it is
+
+
+def walk(roots: Sequence[Node], reset: Any = _KEEP) -> tuple[list[Any], list[Any], list[Any]]:
+    """(order, leaves, earlier): every node the roots depend on, parents before children, by
+    an iterative depth-first post-order: a graph a million nodes deep works, and the same
+    graph always gives the same order.
+
+    With `reset`, the walk is the first half of a backward pass: it sets every gradient it
+    passes to `reset` and splits the leaves off `order` into `leaves`, with the gradients
+    they had (`earlier`), so that the pass can add its own to them at the end (old + new)
+    or give them back if it fails. Without, `leaves` and `earlier` are empty.
+    """
+    # Nodes hash by identity (neither engine defines __eq__), so they key the set themselves.
+    split = reset is not _KEEP
+    order: list[Any] = []
+    leaves: list[Any] = []
+    earlier: list[Any] = []
+    visited: set[Any] = set()
+    mark, emit = visited.add, order.append
+    for start in roots:
+        if start in visited:
+            continue
+        mark(start)
+        if split and not start.parents:  # a root that is itself a leaf
+            leaves.append(start)
+            earlier.append(start.grad)
+            start.grad = reset
+            continue
+        stack: list[tuple[Any, Iterator[Any]]] = [(start, iter(start.parents))]
+        push, pop = stack.append, stack.pop
+        while stack:
+            node, pending = stack[-1]
+            for parent in pending:
+                if parent not in visited:
+                    mark(parent)
+                    if parent.parents:
+                        push((parent, iter(parent.parents)))
+                        break
+                    # A leaf has nothing to visit first: no trip through the stack.
+                    if split:
+                        leaves.append(parent)
+                        earlier.append(parent.grad)
+                        parent.grad = reset
+                    else:
+                        emit(parent)
+            else:
+                pop()
+                if split:
+                    node.grad = reset
+                emit(node)
+    return order, leaves, earlier  # a plain tuple: a NamedTuple costs a step 0.5 µs
 
 
 def topological_order(root: Node, *more_roots: Node) -> list[Any]:
@@ -29,65 +111,48 @@ def topological_order(root: Node, *more_roots: Node) -> list[Any]:
     Iterative depth-first post-order, so a graph a million nodes deep works,
     and deterministic: the same graph always gives the same order.
     """
-    # Nodes hash by identity (neither engine defines __eq__), so they key the set themselves.
-    order: list[Any] = []
-    visited: set[Any] = set()
-    mark, emit = visited.add, order.append
-    for start in (root, *more_roots):
-        if start in visited:
-            continue
-        mark(start)
-        stack: list[tuple[Any, Iterator[Any]]] = [(start, iter(start.parents))]
-        while stack:
-            node, pending = stack[-1]
-            for parent in pending:
-                if parent not in visited:
-                    mark(parent)
-                    if parent.parents:
-                        stack.append((parent, iter(parent.parents)))
-                        break
-                    emit(parent)  # a leaf has nothing to visit first: no trip through the stack
-            else:
-                stack.pop()
-                emit(node)
-    return order
+    return walk((root, *more_roots))[0]
 
 
-def backward_order(root: Node, zero: Any) -> tuple[list[Any], list[Any], list[Any]]:
-    """One walk for `backward()`: the interior nodes parents first (`root` last), the leaves,
-    and the leaves' gradients so far; it sets every gradient it passes to `zero`.
+def sweep(order: Sequence[Node], pull: Pull | None, grads: dict[int, Any] | None = None) -> None:
+    """The reverse sweep: visit `order` children first and add to each parent the part of
+    the gradient that flows back along its edge, ∂L/∂parent += pull(node, ∂L/∂node).
 
-    `topological_order` specialised for the hot path: leaves never go through the
-    stack, and the reset happens during the walk instead of in a second pass.
+    `pull` is the engine's local step: a Tensor rule's VJP, or None for Value graphs, whose
+    factors are numbers: the part is factor·g, spelled out inline, since for a Value
+    `backward()` that loop runs once per scalar op.
+    What it accumulates into: each node's `.grad` (`grads` None; the caller sets them to
+    None, or 0.0 for Values, and seeds the roots), or the dict `grads` keyed by id(node),
+    leaving `.grad` alone. A node is reached only after every node that uses it, so its
+    gradient is complete then and can be passed on at once.
     """
-    order: list[Any] = []
-    leaves: list[Any] = []
-    earlier: list[Any] = []
-    visited = {root}
-    stack = [(root, iter(root.parents))]
-    push, pop, see, emit = stack.append, stack.pop, visited.add, order.append
-    while stack:
-        node, pending = stack[-1]
-        for parent in pending:
-            if parent not in visited:
-                see(parent)
-                if parent.parents:
-                    push((parent, iter(parent.parents)))
-                    break
-                leaves.append(parent)
-                earlier.append(parent.grad)
-                parent.grad = zero
+    on_nodes = grads is None
+    get = None if on_nodes else grads.get  # type: ignore[union-attr]
+    for node in reversed(order):
+        parents = node.parents
+        if not parents:
+            continue
+        g = node.grad if on_nodes else get(id(node))  # type: ignore[misc]
+        if g is None:
+            continue
+        if pull is None:
+            if on_nodes:  # a Value backward(): its gradients start at 0.0, the edges are numbers
+                for parent, factor in zip(parents, node.local_derivatives):  # type: ignore[attr-defined]
+                    parent.grad += factor * g
+                continue
+            parts: Sequence[Any] = [factor * g for factor in node.local_derivatives]  # type: ignore[attr-defined]
         else:
-            pop()
-            node.grad = zero
-            emit(node)
-    return order, leaves, earlier
-
-
-def leaves(root: Node) -> list[Any]:
-    """The nodes of the graph that have no parents (inputs and parameters)."""
-    return [node for node in topological_order(root) if not node.parents]
-
+            parts = pull(node, g)
+        for parent, part in zip(parents, parts):
+            if part is None:
+                continue
+            if on_nodes:
+                previous = parent.grad
+                parent.grad = part if previous is None else previous + part
+            else:
+                key = id(parent)
+                previous = get(key)  # type: ignore[misc]
+                grads[key] = part if previous is None else previous + part  # type: ignore[index]
 
 def zero_grad(root: Node) -> None:
     """Reset the gradient of every node in the graph of `root`."""

@@ -1,8 +1,8 @@
 """`Tensor`: a numpy array in a computation graph, one node per operation.
 
-Each op runs numpy once and records its parents and what its derivative
-rule needs (`ctx`). The rules themselves live in `rules.py`, one per op,
-and `backprop.py` walks the graph; `factor(i)` exposes each edge's VJP.
+Each op runs numpy once and records its parents and the values its derivative rule
+needs (`ctx`, a NamedTuple defined beside the rule in `rules.py`). `backprop.py` holds
+the rule table and the reverse passes; `factor(i)` exposes each edge's VJP.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ from typing import Any, ParamSpec, TypeVar, Union, overload
 
 import numpy as np
 
+from . import backprop
+from .extend import Custom, check_custom, register_custom
+from .factors import TensorFactor
+from .ops import scatter, sech2, sigmoid_parts
+from .rules import Along, Index, Permutation, Power, Reduction, Scatter, Sigmoid
 from .value import Value
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
@@ -163,21 +168,43 @@ class Tensor:
     def custom(
         data: ArrayLike, parents: Sequence[ArrayLike], vjp: Any, op: str, ctx: Any = None
     ) -> Tensor:
-        """Your own op as one node: value `data`, `parents`, rule `vjp` (see `custom_op.custom`).
+        """Your own op as one node: its value `data`, its `parents`, and `vjp`, its derivative rule.
 
-        `vjp(g, out, inputs, ctx, needs)` returns one gradient per parent, ∂L/∂xᵢ = g·∂out/∂xᵢ,
-        like the rules in `rules.py`; it is registered under the name `op`.
+        `vjp(g, out, inputs, ctx, needs)` gets the gradient g = ∂L/∂out and returns
+        ∂L/∂inputᵢ = g·∂out/∂inputᵢ for each parent, as a tuple, None where `needs[i]` is
+        false (a constant parent) or the gradient is 0. It runs on ndarrays for an
+        ordinary backward pass and on Tensors under `create_graph=True`: written with
+        operations both have (arithmetic, `@`, `.sum`, `.reshape`, `sum_to`), or
+        branching on `isinstance(g, Tensor)`, it supports second derivatives. `ctx`
+        is kept on the node for the rule, as a constant: a gradient computed from
+        it is not differentiated through it.
+
+        `data` is converted to the parents' float dtype; `parents` are Tensors, or
+        numbers and arrays, which become constants. `vjp` is registered under `op`
+        (a name shown in graphs) on the first call; a built-in op's name, or a name
+        registered to another function, is refused (`extend.unregister` frees a name).
+        Define `vjp` once, not inside the function that calls `custom`: each
+        `def` or lambda there is a new function. Check it with `testing.gradcheck`.
+
+        >>> def double_vjp(g, out, inputs, ctx, needs):   # ∂(2x)/∂x = 2
+        ...     return (g * 2.0,)
+        >>> x = Tensor([1.0, -3.0], requires_grad=True)
+        >>> y = Tensor.custom(2.0 * x.data, [x], double_vjp, "double")
+        >>> y.sum().backward()
+        >>> x.grad
+        array([2., 2.])
         """
-        from .extend import custom  # here, not at the top: custom_op imports this module
-
-        return custom(data, parents, vjp, op, ctx)
+        check_custom(op, vjp)
+        nodes = _custom_parents(op, parents)
+        array = as_array(data.data if isinstance(data, Tensor) else data, op)
+        if nodes:
+            array = array.astype(np.result_type(*(node.data.dtype for node in nodes)), copy=False)
+        return _result(array, nodes, op, Custom(register_custom(op, vjp), ctx))
 
     # ---- the graph protocol -------------------------------------------------
 
-    def factor(self, index: int) -> Any:
+    def factor(self, index: int) -> TensorFactor:
         """The chain-rule factor on the edge to `parents[index]` (a `TensorFactor`)."""
-        from .factors import TensorFactor
-
         return TensorFactor(self, index)
 
     def zero_grad(self) -> None:
@@ -192,7 +219,12 @@ class Tensor:
         accumulate. With `create_graph=True` the gradients are Tensors that can
         themselves be differentiated.
         """
-        backward(self, grad, create_graph)
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this Tensor does not require grad (no input had requires_grad=True, "
+                "or it was computed under no_grad())"
+            )
+        backprop.backward(self, seed(self, grad, create_graph, "backward"), create_graph)
 
     # ---- arithmetic ---------------------------------------------------------
 
@@ -236,7 +268,7 @@ class Tensor:
                     f"**: negative base {_first(self.data, self.data < 0)} to the fractional power {p!r} "
                     "is not real; use an integer exponent or bases ≥ 0"
                 )
-            return _result(np.power(self.data, p), (self,), "**const", p)
+            return _result(np.power(self.data, p), (self,), "**const", Power(p))
         exponent = lift(exponent, self, "**")
         try:
             base, power = np.broadcast_arrays(self.data, exponent.data)
@@ -299,7 +331,7 @@ class Tensor:
         # σ' = f·(1 − f) with f = σ(−|x|): 1 − f ≥ 1/2 does not cancel, and rounding can
         # never lift the product above σ'(0) = 1/4. The logits stay in ctx so that a
         # cost on this output can be computed from them.
-        return _result(out, (self,), "sigmoid", (far * (1.0 - far), self.data))
+        return _result(out, (self,), "sigmoid", _saved(Sigmoid, (far * (1.0 - far), self.data)))
 
     def relu(self) -> Tensor:
         """max(0, x); ∂relu/∂x = 1 where x > 0, else 0."""
@@ -314,33 +346,33 @@ class Tensor:
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Σ over `axis` (int, tuple or None for all); the gradient broadcasts back."""
         axes = normalize_axis("sum", axis, self.ndim)
-        return _result(self.data.sum(axis=axes, keepdims=keepdims), (self,), "sum", (axes, keepdims))
+        return _result(self.data.sum(axis=axes, keepdims=keepdims), (self,), "sum", Reduction(axes, keepdims))
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The mean over `axis`; the gradient is spread evenly back."""
         axes = normalize_axis("mean", axis, self.ndim)
-        return _result(self.data.mean(axis=axes, keepdims=keepdims), (self,), "mean", (axes, keepdims))
+        return _result(self.data.mean(axis=axes, keepdims=keepdims), (self,), "mean", Reduction(axes, keepdims))
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The maximum over `axis`; the gradient is split evenly among tied maxima."""
         axes = normalize_axis("max", axis, self.ndim)
         if self.data.size == 0:
             raise ValueError(f"max: the Tensor of shape {self.shape} is empty")
-        return _result(self.data.max(axis=axes, keepdims=keepdims), (self,), "max", (axes, keepdims))
+        return _result(self.data.max(axis=axes, keepdims=keepdims), (self,), "max", Reduction(axes, keepdims))
 
     def softmax(self, axis: int = -1) -> Tensor:
         """eˣⁱ/Σⱼeˣʲ along `axis`, shifted by the max so ±1000 stays finite."""
         axis = self._softmax_axis("softmax", axis)
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         e = np.exp(shifted)
-        return _result(e / e.sum(axis=axis, keepdims=True), (self,), "softmax", axis)
+        return _result(e / e.sum(axis=axis, keepdims=True), (self,), "softmax", Along(axis))
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """xᵢ − log Σⱼeˣʲ along `axis`, computed stably."""
         axis = self._softmax_axis("log_softmax", axis)
         shifted = self.data - self.data.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        return _result(out, (self,), "log_softmax", axis)
+        return _result(out, (self,), "log_softmax", Along(axis))
 
     def _softmax_axis(self, op: str, axis: int) -> int:
         """`axis` as a non-negative int over which a (log-)softmax can normalise."""
@@ -375,7 +407,7 @@ class Tensor:
         ) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {order} are not a permutation of the {self.ndim} axes of {self.shape}")
         order = tuple(a % self.ndim for a in order)
-        return _result(self.data.transpose(order), (self,), "transpose", order)
+        return _result(self.data.transpose(order), (self,), "transpose", Permutation(order))
 
     @property
     def T(self) -> Tensor:
@@ -412,11 +444,11 @@ class Tensor:
             raise IndexError(f"[]: index {index!r} is invalid for shape {self.shape}: {error}") from None
         if isinstance(out, np.ndarray) and out.base is self.data:
             out = out.copy()  # a view would change if the parent's data were updated in place
-        return _result(np.asarray(out), (self,), "index", index)
+        return _result(np.asarray(out), (self,), "index", Index(index))
 
     def scatter(self, index: Any, shape: Sequence[int]) -> Tensor:
         """zeros(shape) with this Tensor added at `index` (the adjoint of indexing)."""
-        return _result(scatter_add(self.data, index, tuple(shape)), (self,), "scatter", (index, tuple(shape)))
+        return _result(scatter(self.data, index, tuple(shape)), (self,), "scatter", Scatter(index, tuple(shape)))
 
 
 # ---- module functions -------------------------------------------------------
@@ -431,7 +463,7 @@ def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     except (ValueError, np.exceptions.AxisError) as error:
         shapes = [t.shape for t in parts]
         raise ValueError(f"concatenate: shapes {shapes} do not join along axis {axis}: {error}") from None
-    return _result(out, parts, "concatenate", axis % out.ndim)
+    return _result(out, parts, "concatenate", Along(axis % out.ndim))
 
 
 def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
@@ -443,31 +475,10 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     except (ValueError, np.exceptions.AxisError) as error:
         shapes = [t.shape for t in parts]
         raise ValueError(f"stack: shapes {shapes} cannot stack along axis {axis}: {error}") from None
-    return _result(out, parts, "stack", axis % out.ndim)
+    return _result(out, parts, "stack", Along(axis % out.ndim))
 
 
-def sigmoid_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """σ(x) and σ(−|x|), from e = e^(−|x|), which never overflows: exact at ±1000."""
-    e = np.exp(-np.abs(x))
-    near = 1.0 / (1.0 + e)  # σ(|x|)
-    far = e * near  # σ(−|x|) ≤ 1/2
-    return np.where(x >= 0, near, far), far
 
-
-def sech2(x: np.ndarray) -> np.ndarray:
-    """sech²x = 4e/(1+e)² with e = e^(−2|x|): exact where 1 − tanh²x cancels."""
-    e = np.exp(-2.0 * np.abs(x))
-    return 4.0 * e / ((1.0 + e) * (1.0 + e))
-
-
-def scatter_add(values: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """zeros(shape) with `values` added at `index`; repeated integer indices accumulate."""
-    out = np.zeros(shape, dtype=values.dtype)
-    if _has_array_index(index):
-        np.add.at(out, index, values)
-    else:
-        out[index] = values
-    return out
 
 
 def lift(value: ArrayLike, like: Tensor, op: str = "Tensor") -> Tensor:
@@ -486,6 +497,63 @@ def lift(value: ArrayLike, like: Tensor, op: str = "Tensor") -> Tensor:
     if isinstance(value, Tensor):
         return value
     return Tensor._leaf(as_array(value, op))
+
+
+def seed(root: Tensor, grad: Any, create_graph: bool, op: str) -> Any:
+    """∂root/∂root for a reverse pass: 1 for a one-element root, else the given `grad` of the
+    root's shape (the v of a vector–Jacobian product); a Tensor under `create_graph`."""
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{op}: the output has shape {root.shape}, so pass grad= (an array of that shape); "
+                "only a one-element output has the implicit gradient 1"
+            )
+        # np.array and a reshape cost a third of np.ones, once per backward.
+        start: Any = np.array(1.0, root.data.dtype)
+        if root.data.ndim:
+            start = start.reshape(root.data.shape)
+    else:
+        start = grad.data if isinstance(grad, Tensor) and not create_graph else grad
+        if not isinstance(start, Tensor):
+            start = as_array(start, op).astype(root.data.dtype, copy=False)
+        if start.shape != root.shape:
+            raise ValueError(f"{op}: grad has shape {start.shape} but the output has shape {root.shape}")
+    if create_graph and not isinstance(start, Tensor):
+        start = Tensor._leaf(start)
+    return start
+
+
+def logits_of(activation: Tensor) -> Tensor:
+    """The z of a = σ(z), for a cost computed from the logits: the sigmoid's parent, or, when
+    no graph was recorded (no_grad), the logits its saved values keep."""
+    if activation.parents:
+        return activation.parents[0]
+    saved: Sigmoid = activation.ctx
+    return Tensor._leaf(saved.logits)
+
+
+def _custom_parents(op: str, parents: Sequence[ArrayLike]) -> tuple[Tensor, ...]:
+    """A custom op's parents as Tensors: numbers take the Tensor parents' dtype, arrays become
+    constants."""
+    if not isinstance(parents, (tuple, list)):
+        shape = getattr(parents, "shape", None)
+        given = f" of shape {shape}" if shape is not None else f" {parents!r}"
+        raise TypeError(
+            f"{op}: parents must be a tuple or list of Tensors, got {type(parents).__name__}{given}; "
+            "for one parent x, pass [x]"
+        )
+    like = next((p for p in parents if isinstance(p, Tensor)), None)
+    nodes = []
+    for i, parent in enumerate(parents):
+        if isinstance(parent, Value):
+            raise TypeError(f"{op}: parent {i} is a Value; a Tensor op takes Tensors (see Value.custom)")
+        if isinstance(parent, Tensor):
+            nodes.append(parent)
+        elif isinstance(parent, Real) and like is not None:
+            nodes.append(Tensor._leaf(np.asarray(parent, dtype=like.data.dtype)))
+        else:
+            nodes.append(Tensor._leaf(as_array(parent, f"{op} parent {i}")))
+    return tuple(nodes)
 
 
 def normalize_axis(op: str, axis: Axis, ndim: int) -> Axis:
@@ -559,10 +627,6 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
-def _has_array_index(index: Any) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(part, np.ndarray) and part.dtype != np.bool_ for part in parts)
-
 
 def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tensor:
     """A new op node; it keeps its parents only when some parent requires grad.
@@ -588,6 +652,5 @@ def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tenso
 
 
 _new_tensor = object.__new__
-
-# backprop needs Tensor, so it is imported after the class exists.
-from .backprop import backward
+# A NamedTuple's own __new__ is a Python function; on the hot path, build the same tuple in C.
+_saved = tuple.__new__

@@ -11,7 +11,8 @@ import math
 from collections.abc import Iterable
 from numbers import Real
 
-from .graph import backward_order
+from .factors import ScalarFactor
+from .graph import sweep, walk
 
 Number = int | float
 
@@ -48,9 +49,9 @@ class Value:
 
     # ---- the graph protocol ------------------------------------------------
 
-    def factor(self, index: int) -> float:
-        """The local derivative ∂self/∂parents[index] on that edge."""
-        return self.local_derivatives[index]
+    def factor(self, index: int) -> ScalarFactor:
+        """The local derivative ∂self/∂parents[index] on that edge (a float)."""
+        return ScalarFactor(self.local_derivatives[index])
 
     def zero_grad(self) -> None:
         """Set this node's gradient to 0."""
@@ -59,30 +60,14 @@ class Value:
     def backward(self) -> None:
         """Fill `grad` on every node of the graph with ∂self/∂node.
 
-        Walks the graph once in reverse topological order, accumulating
+        One walk in reverse topological order (`graph.sweep`), accumulating
         `parent.grad += local_derivative · child.grad` on each edge.
         Intermediate gradients are recomputed on every call; leaf gradients
         accumulate across calls (call `zero_grad` between steps).
         """
-        if not self.parents:
-            self.grad = 1.0 + self.grad
-            return
-        order, leaves, earlier = backward_order(self, 0.0)
+        order, leaves, earlier = walk((self,), 0.0)
         self.grad = 1.0
-        for node in reversed(order):
-            grad = node.grad
-            parents = node.parents
-            # Unrolled for the one- and two-parent ops that make most graphs:
-            # building a zip per node costs more than the two multiply-adds it drives.
-            if len(parents) == 2:
-                (a, b), (da, db) = parents, node.local_derivatives
-                a.grad += da * grad
-                b.grad += db * grad
-            elif len(parents) == 1:
-                parents[0].grad += node.local_derivatives[0] * grad
-            else:
-                for parent, derivative in zip(parents, node.local_derivatives):
-                    parent.grad += derivative * grad
+        sweep(order, None)
         # Add this pass's whole gradient to the earlier one, rather than summing the
         # edges onto it, so accumulating is exactly old + new even when edges cancel.
         for leaf, grad in zip(leaves, earlier):

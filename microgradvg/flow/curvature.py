@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.backprop import grad
-from ..engine.derivatives import hvp_from_gradients
+from ..engine.derivatives import grad, hvp_from_gradients
 from ..engine.tensor import Tensor, is_grad_enabled, no_grad
 from ..formatting import optional
 from ..nn.tensor import TensorMLP

@@ -15,14 +15,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..engine.graph import topological_order
+from ..engine.backprop import pull_arrays_with
+from ..engine.graph import Node, sweep, topological_order
 from ..engine.tensor import Tensor
 from ..engine.value import Value
 from ..formatting import count
 from .best_paths import BestPaths, Edges, gc_paused
 from .chain_tables import brief, chain_table, path_table
-
-Node = Value | Tensor
 
 # paths() without k, and Tensor chains (whose paths are ranked by computing each one),
 # enumerate every path; beyond this many they ask for a k or a smaller graph instead.
@@ -36,8 +35,9 @@ class Factor:
     """One edge of a path, the chain-rule factor ∂child/∂parent on it.
 
     `parent` is the node nearer `wrt`, `child` the one nearer `output`, `index` the
-    parent's slot in `child.parents`. `value` is a float for Value graphs
-    (`child.local_derivatives[index]`) and a `TensorFactor` for Tensor graphs.
+    parent's slot in `child.parents`. `value` is `child.factor(index)`: for Value graphs a
+    `ScalarFactor`, the float `child.local_derivatives[index]`; for Tensor graphs a
+    `TensorFactor`. Both have `vjp`, `jacobian`, `norm` and `gain`.
     """
 
     op: str
@@ -73,10 +73,8 @@ class Path:
     @cached_property
     def factors(self) -> tuple[Factor, ...]:
         """One Factor per edge, from wrt up to output."""
-        tensor = self.chain.is_tensor
         return tuple(
-            Factor(child.op, child.parents[slot], child, slot,
-                   child.factor(slot) if tensor else child.local_derivatives[slot])
+            Factor(child.op, child.parents[slot], child, slot, child.factor(slot))
             for child, slot in self.edges
         )
 
@@ -107,10 +105,10 @@ class Path:
         paths it is the seed pulled back through their VJPs: g ↦ g·J, edge by edge.
         """
         chain = self.chain
-        g: Any = chain.seed if chain.is_tensor else 1.0
+        g: Any = chain.seed
         out = [g]
         for child, slot in reversed(self.edges):
-            g = child.factor(slot).vjp(g) if chain.is_tensor else child.local_derivatives[slot] * g
+            g = child.factor(slot).vjp(g)
             out.append(g)
         out.reverse()
         if chain.is_tensor:
@@ -204,26 +202,20 @@ class Chain:
     def total(self) -> Any:
         """Σ over paths of their products = ∂output/∂wrt, summed by one reverse sweep.
 
-        Each node n gets ḡ(n) = Σ over edges n→c of factor·ḡ(c), children first:
-        the same additions, in the same order, as `backward()` makes for wrt.grad.
+        Each node n gets ḡ(n) = Σ over edges n→c of factor·ḡ(c), children first, by the
+        sweep `backward()` runs: the same additions, in the same order, as it makes for
+        wrt.grad. Only the edges between wrt and output carry gradient.
         """
-        nodes, parents = self.subgraph
-        if self.is_tensor:
-            grads: list[Any] = [None] * len(nodes)
-            grads[-1] = self.seed
-            for c in range(len(nodes) - 1, 0, -1):
-                g, child = grads[c], nodes[c]
-                for p, slot in parents[c]:
-                    part = child.factor(slot).vjp(g)
-                    grads[p] = part if grads[p] is None else grads[p] + part
-            return np.array(grads[0], copy=True).reshape(self.wrt.shape)
-        adjoint = [0.0] * len(nodes)
-        adjoint[-1] = 1.0
-        for c in range(len(nodes) - 1, 0, -1):
-            a, derivatives = adjoint[c], nodes[c].local_derivatives
-            for p, slot in parents[c]:
-                adjoint[p] += derivatives[slot] * a
-        return adjoint[0]
+        nodes = self.subgraph.nodes
+        grads = {id(self.output): self.seed}
+        between = {id(node) for node in nodes}
+
+        def along_the_subgraph(node: Any, g: Any) -> Any:
+            return pull_arrays_with(node, g, [id(parent) in between for parent in node.parents])
+
+        sweep(nodes[1:], along_the_subgraph if self.is_tensor else None, grads)  # wrt's own parents need nothing
+        total = grads.get(id(self.wrt), 0.0)
+        return np.array(total, copy=True).reshape(self.wrt.shape) if self.is_tensor else total
 
     def paths(self, k: int | None = None) -> list[Path]:
         """The paths by |product|, largest first (for tensors by ‖product‖); at most k of them.

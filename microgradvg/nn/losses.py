@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..engine.functional import batch_size, sigmoid_cross_entropy, softmax_cross_entropy
-from ..engine.tensor import ArrayLike, Tensor, lift
+from ..engine.tensor import ArrayLike, Tensor, lift, logits_of
 
 
 def quadratic_cost(outputs: Tensor, targets: ArrayLike) -> Tensor:
@@ -34,10 +34,7 @@ def cross_entropy(outputs: Tensor, targets: ArrayLike) -> Tensor:
             "cross_entropy: outputs must come straight from .sigmoid() (op 'sigmoid'), "
             f"got op {outputs.op!r}; for logits use sigmoid_cross_entropy(z, y)"
         )
-    if outputs.parents:
-        return sigmoid_cross_entropy(outputs.parents[0], targets)
-    # No graph was recorded (no_grad): the sigmoid kept its logits in ctx.
-    return sigmoid_cross_entropy(Tensor._leaf(outputs.ctx[1]), targets)
+    return sigmoid_cross_entropy(logits_of(outputs), targets)
 
 
 def l2_penalty(parameters: Sequence[Tensor], strength: float) -> Tensor:
