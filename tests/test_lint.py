@@ -14,7 +14,7 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_is_clean() -> None:
-    result = run("ruff", "check", "microgradvg", "tests", "benchmarks")
+    result = run("ruff", "check", "microgradvg", "tests", "benchmarks", "docs")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
