@@ -348,7 +348,7 @@ def test_large_scalar_mlp_collapses_by_layer_with_a_caption() -> None:
     nodes = node_lines(graph.source)
     assert 5 <= len(nodes) <= 20
     assert f"collapsed {total:,} nodes into {len(nodes)} groups (by layer and op)" in graph.source
-    assert f"max_nodes={total}" in graph.source
+    assert "max_nodes=" not in graph.source  # 24,735 nodes would not finish: never suggested
     assert "L1 weights</B> ×23,520" in graph.source and "inputs</B> ×784" in graph.source
     assert "23,520 edges" in graph.source
 
@@ -424,10 +424,30 @@ def test_unlabelled_graph_collapses_by_depth() -> None:
         draw_graph(y, max_nodes=50, group_by="colour")
 
 
-def test_a_graph_within_budget_is_not_collapsed() -> None:
-    loss = scalar_mlp_loss([4, 4, 1], 3)
+def test_a_graph_within_budget_is_not_collapsed_unless_a_grouping_is_asked_for() -> None:
+    loss = scalar_mlp_loss([3, 1], 2)
+    assert len(topological_order(loss)) <= 60
     assert "collapsed" not in draw_graph(loss).source
-    assert "collapsed" in draw_graph(loss, max_nodes=20).source
+    assert "collapsed" in draw_graph(loss, max_nodes=10).source
+    assert "(by layer and op)" in draw_graph(loss, group_by="layer").source
+    assert "(by depth and op)" in draw_graph(loss, group_by="depth").source
+    big = scalar_mlp_loss([4, 4, 1], 3)  # 64 nodes: past 60, grouped by default
+    assert "collapsed 64 nodes" in draw_graph(big).source
+    assert "pass max_nodes=64" in draw_graph(big).source  # that finishes: it may be suggested
+    with pytest.raises(ValueError, match=r"group_by must be one of 'auto', 'neuron', 'layer', 'depth'; got 'layers'"):
+        draw_graph(loss, group_by="layers")  # refused even when nothing is grouped
+
+
+def test_per_example_duplicates_merge_into_one_node_per_layer_and_op() -> None:
+    model = MLP(2, [8, 8, 1], seed=0)
+    points = [[0.1, 0.2], [0.5, -0.3], [-0.7, 0.9], [0.3, 0.3]]
+    loss = Value.sum([(model(p) - 1.0) ** 2 for p in points])
+    loss.backward()
+    source = draw_graph(loss).source
+    assert "(by layer and op)" in source
+    # 8 neurons × 4 examples: one node with its count, not 4 copies of each neuron
+    assert source.count("L1 · linear</B> ×32") == 1 and source.count("L2 · relu</B> ×32") == 1
+    assert len(node_lines(source)) <= 20
 
 
 # ---- chains ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ DESCRIPTIONS = {
     "layer": "by layer and op",
     "depth": "by depth and op",
 }
+DRAWABLE_NODES = 150  # the most nodes a caption suggests drawing one by one
 DEPTH_BANDS = (12, 6, 3, 1)  # how many bands of depth to try, finest first
 KINDS = {"w": "weights", "b": "biases"}
 
@@ -69,6 +70,13 @@ class Group:
         return None if self.unknown == self.members else math.sqrt(self.square_sum)
 
 
+def check_grouping(group_by: str) -> None:
+    """Refuse a `group_by` that is not one of GROUPINGS, naming the valid ones."""
+    if group_by not in GROUPINGS:
+        valid = ", ".join(repr(g) for g in GROUPINGS)
+        raise ValueError(f"draw_graph: group_by must be one of {valid}; got {group_by!r}")
+
+
 def one_sign(signs: set[int]) -> int:
     """The one sign in `signs` (the hue of a group or a bundle of edges), 0 when they differ."""
     return next(iter(signs)) if len(signs) == 1 else 0
@@ -92,8 +100,7 @@ def collapsed_graph(
     neuron, layer, depth that fits in `max_nodes` nodes and edges (only depth when the graph
     has no layer labels), else the grouping with the fewest groups.
     """
-    if group_by not in GROUPINGS:
-        raise ValueError(f"draw_graph: group_by must be one of {GROUPINGS}, got {group_by!r}")
+    check_grouping(group_by)
     ids = {id(node): index for index, node in enumerate(order)}
     root_ids = {ids[id(root)] for root in roots}
     if group_by == "auto":
@@ -237,8 +244,11 @@ def _draw(
                     link_signs[(parent_key, child_key)].add(sign)
     caption = (
         f"collapsed {style.count(len(order))} nodes into {style.count(len(groups))} groups "
-        f"({DESCRIPTIONS[mode]}); pass max_nodes={len(order)} to draw all"
+        f"({DESCRIPTIONS[mode]})"
     )
+    # Suggest drawing every node only where dot finishes, in a picture one can read.
+    if len(order) <= DRAWABLE_NODES:
+        caption += f"; pass max_nodes={len(order)} (and group_by='auto') to draw every node"
     what = "gradient (a group: its ‖gradient‖, coloured by sign when all share one)"
     graph = style.new_digraph(title, [caption], what if legend else None, rankdir, (1, -1, 0))
     for key, group in groups.items():

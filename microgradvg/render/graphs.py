@@ -13,10 +13,10 @@ import numpy as np
 
 from ..engine.graph import edges, topological_order
 from . import style
-from .collapse import collapsed_graph
+from .collapse import check_grouping, collapsed_graph
 from .nodes import as_array, gradient_sign, is_constant, is_scalar, node_attributes
 
-DEFAULT_MAX_NODES = 300
+DEFAULT_MAX_NODES = 60  # past this many nodes a graph is drawn grouped
 TENSOR_FACTORS = ("gain", "norm", "both")
 
 Roots = Any  # a node, or a list or tuple of nodes
@@ -38,18 +38,22 @@ def draw_graph(
     Nodes show label, op, data and grad (Tensors: shape, ‖data‖, ‖grad‖, and the values
     when there are at most 4); each edge parent → child is labelled with its local
     derivative ∂child/∂parent (Tensors: the factor's norm ‖J‖ and/or its gain
-    ‖g·J‖/‖g‖, chosen by `tensor_factor`). Colour and pen width follow the fixed scale
-    of `style.look`: a node by |grad|, an edge by the gradient it carries,
-    |∂child/∂parent · grad(child)|.
+    ‖g·J‖/‖g‖, chosen by `tensor_factor`). Colour and pen width follow the fixed scales
+    of `style.look`: a node by its grad, an edge by the gradient it carries,
+    ∂child/∂parent · grad(child); the hue by the sign (red > 0, blue < 0), the strength
+    by the decade of the size.
 
-    Above `max_nodes` nodes the graph is collapsed into groups (`group_by`: "auto",
-    "neuron", "layer" or "depth", see `collapse.collapsed_graph`) and the caption says so.
-    Node ids are n0, n1, … in topological order, so the same graph gives the same DOT.
+    Above `max_nodes` nodes (default 60), or whenever `group_by` names a grouping
+    ("neuron", "layer" or "depth", see `collapse.collapsed_graph`), the graph is drawn
+    with its nodes merged into groups, e.g. one per (layer, op) whatever the number of
+    examples, and the caption says so. Node ids are n0, n1, … in topological order, so
+    the same graph gives the same DOT.
     """
     check_options(max_nodes, tensor_factor)
+    check_grouping(group_by)
     roots = _as_roots(root)
     order = topological_order(*roots)
-    if len(order) > max_nodes:
+    if len(order) > max_nodes or group_by != "auto":
         return collapsed_graph(
             order,
             roots,
