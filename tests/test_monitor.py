@@ -68,12 +68,12 @@ def test_the_dashboard_is_one_svg_identical_on_every_run(tmp_path):
     monitor = train_monitored(TensorMLP([3, 4, 2], seed=5), x, y, epochs=2)
     arrays = monitor.as_arrays()
     first, second = tmp_path / "a.svg", tmp_path / "b.svg"
-    plot_training(arrays, first, title="dashboard")
-    plot_training(arrays, second, title="dashboard")
+    plot_training(arrays, first, title="dashboard", xlabel="step")
+    plot_training(arrays, second, title="dashboard", xlabel="step")
     assert first.read_bytes() == second.read_bytes()
     text = first.read_text(encoding="utf-8")
     ElementTree.fromstring(text)
-    for words in ("guide 1e-3", "share saturated", "layer 2", "dashboard"):
+    for words in ("guide 1e-3", "share saturated", "layer 2", "dashboard", ">step<"):
         assert words in text
     with pytest.raises(ValueError, match=r"plot_training: cannot write '\.gif' files"):
         plot_training(arrays, tmp_path / "x.gif")

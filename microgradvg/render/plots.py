@@ -65,13 +65,15 @@ def plot_training(
     path: str | os.PathLike[str] | BinaryIO,
     title: str = "Training, layer by layer",
     layer_names: Sequence[str] | None = None,
+    xlabel: str = "epoch",
 ) -> None:
     """Write three charts against epoch, one line per layer: ‖∂C/∂bˡ‖ (log), the update ratio
     η‖∂C/∂Wˡ‖/‖Wˡ‖ (log, with the 1e-3 guide line) and the share of saturated units.
 
     `arrays` is `Monitor.as_arrays()`: `epochs` (n,), `speed_bias`, `update_ratio` and
-    `saturation` (n, L). `layer_names` label the legend (default "layer 1", …). The format
-    follows `path`'s suffix as in `plot_speeds_during_training`.
+    `saturation` (n, L). `layer_names` label the legend (default "layer 1", …), `xlabel` the
+    x-axis ("step" when recorded per step). The format follows `path`'s suffix as in
+    `plot_speeds_during_training`.
     """
     import matplotlib
     from matplotlib.figure import Figure
@@ -104,7 +106,7 @@ def plot_training(
         update.set_ylabel("update η‖∂C/∂Wˡ‖/‖Wˡ‖")
         saturation.set_ylim(-0.02, 1.02)
         saturation.set_ylabel("share saturated")
-        saturation.set_xlabel("epoch")
+        saturation.set_xlabel(xlabel)
         for axes in (speed, update, saturation):
             axes.grid(True, which="major", alpha=0.3)
         # Below the charts, so that it never hides a line.
