@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -20,15 +19,15 @@ from .flow.monitor import Monitor
 from .flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from .formatting import superscript
 from .inspection.chain import Chain, chain
-from .nn import TensorMLP, apply_activation, cross_entropy, quadratic_cost
+from .nn import TensorMLP, apply_activation
+from .nn.activations import ACTIVATIONS as NETWORK_ACTIVATIONS
+from .nn.costs import COSTS as NETWORK_COSTS
 from .optim import SGD
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
+# Nielsen's networks end in a sigmoid layer: the hidden activations and the costs that fit.
+ACTIVATIONS = tuple(name for name in NETWORK_ACTIVATIONS if name != "linear")
 INITIALISATIONS = ("nielsen_large", "nielsen", "xavier", "he")
-COSTS: dict[str, Callable[[Tensor, Any], Tensor]] = {
-    "cross_entropy": cross_entropy,
-    "quadratic": quadratic_cost,
-}
+COSTS = tuple(name for name, cost in NETWORK_COSTS.items() if cost.output in (None, "sigmoid"))
 
 # Nielsen, "Neural Networks and Deep Learning", chapter 5: ‖∂C/∂bˡ‖ per hidden layer at
 # initialisation for [784, 30, …, 30, 10], sigmoid, his default init, cross-entropy,
@@ -68,7 +67,7 @@ class Setup:
 
     def cost_of(self, outputs: Tensor, targets: np.ndarray) -> Tensor:
         """C = the mean over the examples of this setup's cost of the network's `outputs`."""
-        return COSTS[self.cost](outputs, targets)
+        return NETWORK_COSTS[self.cost].of_batch(outputs, targets)
 
 
 def book_speeds(sizes: Sequence[int]) -> tuple[str, ...] | None:

@@ -61,15 +61,6 @@ def from_log10(sign: float, log10: float) -> str:
     return f"{'-' if sign < 0 else ''}{10 ** (log10 - whole):.4g}e{whole:+d}"
 
 
-def slope_symbol(activations: Sequence[str], prime: str = "'") -> str:
-    """The name of the activation's slope in a column or label: σ' when every layer is a sigmoid
-    (Nielsen's notation), relu' or tanh' for one other activation, f' for a mix."""
-    names = set(activations)
-    if names == {"sigmoid"}:
-        return f"σ{prime}"
-    return f"{names.pop()}{prime}" if len(names) == 1 else f"f{prime}"
-
-
 def superscript(n: int) -> str:
     """n in superscript digits: 12 → ¹², -1 → ⁻¹."""
     return str(n).translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"))

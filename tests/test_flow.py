@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 import microgradvg as mg
 from microgradvg.data import load_embedded, one_hot
-from microgradvg.flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow, tensor_cost
+from microgradvg.flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from microgradvg.nn import ScalarMLP, TensorMLP, apply_activation
+from microgradvg.nn.costs import COSTS
 from microgradvg.testing import gradcheck
 
 # ---- the independent reference: numpy, Nielsen's four equations -------------------------------
@@ -206,7 +207,7 @@ def test_speeds_are_norms_of_gradients_that_pass_gradcheck(network) -> None:
             z = a @ params[2 * l].T + params[2 * l + 1]  # (n, n_l)
             a = apply_activation(z, output if l == last else hidden)
         labels = y.argmax(axis=1) if cost == "softmax_cross_entropy" else y
-        return tensor_cost(z, a, labels, cost)
+        return COSTS[cost].of_batch(a, labels)
 
     params = model.parameters()
     gradcheck(batch_cost, *params, atol=1e-7, rtol=1e-5)  # leaves the checked gradients in .grad

@@ -24,7 +24,7 @@ from ..experiments import (
     train,
     train_monitored,
 )
-from ..formatting import slope_symbol
+from ..nn.activations import slope_symbol
 from .options import (
     CHAIN_SVG,
     DASHBOARD_SVG,

@@ -15,8 +15,8 @@ from typing import NoReturn
 
 from ..data import EMBEDDED_SIZE
 from ..experiments import ACTIVATIONS, COSTS, INITIALISATIONS
-from ..flow.batch import COSTS as FLOW_COSTS
-from ..nn.scalar import ACTIVATIONS as NETWORK_ACTIVATIONS
+from ..nn.activations import ACTIVATIONS as NETWORK_ACTIVATIONS
+from ..nn.costs import COSTS as NETWORK_COSTS
 
 PROG = "microgradvg"
 COMMANDS = ("vanishing", "exploding", "diagnose")  # the first is the default
@@ -222,16 +222,16 @@ def _add_diagnose(commands: argparse._SubParsersAction) -> None:
         f"{DEFAULT_SIZES} at initialisation",
     )
     diagnose.add_argument(
-        "--activation", type=str.lower, choices=NETWORK_ACTIVATIONS, default=None,
+        "--activation", type=str.lower, choices=tuple(NETWORK_ACTIVATIONS), default=None,
         help="hidden-layer activation (default: as stored in the file, else sigmoid)",
     )
     diagnose.add_argument(
-        "--output-activation", type=str.lower, choices=NETWORK_ACTIVATIONS, default=None,
+        "--output-activation", type=str.lower, choices=tuple(NETWORK_ACTIVATIONS), default=None,
         help="output-layer activation (default: as stored, else the hidden one; "
         "use linear for a PyTorch network that outputs logits)",
     )
     diagnose.add_argument(
-        "--cost", choices=(*FLOW_COSTS, "auto"), default="auto",
+        "--cost", choices=(*NETWORK_COSTS, "auto"), default="auto",
         help="the cost C; auto: cross_entropy for a sigmoid output, softmax_cross_entropy for "
         "a linear one, else quadratic (default %(default)s)",
     )

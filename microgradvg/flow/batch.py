@@ -1,24 +1,40 @@
-"""An MLP's forward pass over a batch, as `layer_flow` and `layer_curvature` both run it.
+"""A batch checked once against an MLP and a cost, and the MLP's forward pass over it.
 
-`prepare_batch` checks (x, y) against the model and the cost; `tensor_forward` gives zˡ and
-aˡ for every layer and `tensor_cost` the cost C; `weight_matrices`, `bias_vectors` and
-`tensor_twin` read either kind of MLP (`TensorMLP`, `ScalarMLP`) as arrays.
+`check_batch` checks (x, y) and gives a `Batch` that `layer_flow`, `layer_curvature`,
+`diagnose` and `SpeedRecorder` pass along; `tensor_forward` gives zˡ and aˡ for every
+layer; `weight_matrices`, `bias_vectors` and `tensor_twin` read either kind of MLP
+(`TensorMLP`, `ScalarMLP`) as arrays.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..engine.functional import linear, sigmoid_cross_entropy, softmax_cross_entropy
+from ..engine.functional import linear
 from ..engine.tensor import Tensor
-from ..nn.losses import quadratic_cost
+from ..nn.activations import ACTIVATIONS
+from ..nn.costs import Cost
+from ..nn.costs import cost as find_cost
 from ..nn.scalar import ScalarMLP
-from ..nn.tensor import TensorMLP, apply_activation
+from ..nn.tensor import TensorMLP
 
-COSTS = ("cross_entropy", "quadratic", "softmax_cross_entropy")
 Model = TensorMLP | ScalarMLP
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Examples checked against a model and a cost (`check_batch`): `inputs` (n, n_in) floats,
+    `targets` (n, n_out) floats or (n,) integer labels, as the `cost` takes them."""
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    cost: Cost
+
+    def __len__(self) -> int:
+        return len(self.inputs)
 
 
 def activations_of(model: Model) -> list[str]:
@@ -42,53 +58,51 @@ def bias_vectors(model: Model) -> list[np.ndarray]:
     return [np.array([n.b.data for n in layer.neurons]) for layer in model.layers]
 
 
-def prepare_batch(model: Model, x: Any, y: Any, cost: str) -> tuple[np.ndarray, np.ndarray]:
-    """Checked inputs (n, n_in) and targets: (n, n_out) floats, or (n,) labels for softmax."""
+def check_batch(model: Model, x: Any, y: Any, cost: str, caller: str) -> Batch:
+    """(x, y) checked against the model and the cost, once; errors name `caller`, the function
+    the user called. `x` is (n, n_in) or one example (n_in,); `y` is (n, n_out) targets, or
+    integer labels (n,) that become one-hot rows (or stay labels for a cost that takes them)."""
     if not isinstance(model, (TensorMLP, ScalarMLP)):
         raise TypeError(
-            f"layer_flow: model must be a TensorMLP or a ScalarMLP, got {type(model).__name__}"
+            f"{caller}: model must be a TensorMLP or a ScalarMLP, got {type(model).__name__}"
         )
-    if cost not in COSTS:
-        raise ValueError(f"layer_flow: unknown cost {cost!r}; valid: {list(COSTS)}")
+    measure = find_cost(cost, caller)
     output = activations_of(model)[-1]
-    if cost == "cross_entropy" and output != "sigmoid":
+    if measure.output is not None and output != measure.output:
+        fix = f"use output_activation={measure.output!r}"
+        if measure.output == "sigmoid":
+            fix += ", or cost 'softmax_cross_entropy'"
         raise ValueError(
-            f"layer_flow: cost 'cross_entropy' is Nielsen's, on sigmoid outputs, but the output "
-            f"layer is {output!r}; use output_activation='sigmoid', or cost 'softmax_cross_entropy'"
-        )
-    if cost == "softmax_cross_entropy" and output != "linear":
-        raise ValueError(
-            f"layer_flow: cost 'softmax_cross_entropy' takes logits, but the output layer is "
-            f"{output!r}; use output_activation='linear'"
+            f"{caller}: cost {cost!r} {measure.why}, but the output layer is {output!r}; {fix}"
         )
     n_in, n_out = model.sizes[0], model.sizes[-1]
     inputs = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=float)
     inputs = inputs.reshape(1, -1) if inputs.ndim == 1 else inputs  # (n, n_in)
     if inputs.ndim != 2 or inputs.shape[1] != n_in or len(inputs) == 0:
-        raise ValueError(f"layer_flow: x has shape {np.shape(x)}; need (n, {n_in}) with n ≥ 1")
+        raise ValueError(f"{caller}: x has shape {np.shape(x)}; need (n, {n_in}) with n ≥ 1")
     n = len(inputs)
     targets = np.asarray(y.data if isinstance(y, Tensor) else y)
-    if cost == "softmax_cross_entropy":
+    if measure.labels:
         if targets.shape == (n, n_out):
             targets = targets.argmax(axis=1)
         if targets.shape != (n,) or targets.dtype.kind not in "iu":
             raise ValueError(
-                f"layer_flow: softmax_cross_entropy needs integer labels ({n},) or one-hot ({n}, {n_out}), "
+                f"{caller}: {cost} needs integer labels ({n},) or one-hot ({n}, {n_out}), "
                 f"got {targets.dtype} {targets.shape}"
             )
-        return inputs, targets
+        return Batch(inputs, targets, measure)
     if targets.ndim == 1 and targets.dtype.kind in "iu" and n_out > 1 and len(targets) == n:
         if targets.min() < 0 or targets.max() >= n_out:
-            raise ValueError(f"layer_flow: labels must lie in 0..{n_out - 1}")
+            raise ValueError(f"{caller}: labels must lie in 0..{n_out - 1}")
         targets = np.eye(n_out)[targets]  # (n, n_out) one-hot
     if targets.ndim == 1 and n_out == 1 and len(targets) == n:
         targets = targets.reshape(n, 1)
     targets = np.asarray(targets, dtype=float)
     if targets.shape != (n, n_out):
         raise ValueError(
-            f"layer_flow: y has shape {np.shape(y)}; need ({n}, {n_out}) targets or ({n},) labels"
+            f"{caller}: y has shape {np.shape(y)}; need ({n}, {n_out}) targets or ({n},) labels"
         )
-    return inputs, targets
+    return Batch(inputs, targets, measure)
 
 
 def tensor_twin(model: ScalarMLP) -> TensorMLP:
@@ -111,22 +125,13 @@ def tensor_forward(
     for l, layer in enumerate(model.layers, start=1):
         weight, bias = replace.get(l, (layer.weight, layer.bias))
         z = linear(a, weight, bias)  # (n, n_l)
-        a = apply_activation(z, model.activation_of(l))
+        a = ACTIVATIONS[model.activation_of(l)].apply(z)
         zs.append(z)
         outputs.append(a)
     return zs, outputs
 
 
-def tensor_cost(z: Tensor, a: Tensor, targets: np.ndarray, cost: str) -> Tensor:
-    """C averaged over the batch from the last layer's zᴸ and aᴸ (cross-entropy from zᴸ, stably)."""
-    if cost == "quadratic":
-        return quadratic_cost(a, targets)
-    if cost == "cross_entropy":
-        return sigmoid_cross_entropy(z, targets)
-    return softmax_cross_entropy(a, targets)
-
-
 __all__ = [
-    "COSTS", "Model", "activations_of", "bias_vectors", "prepare_batch", "tensor_cost",
-    "tensor_forward", "tensor_twin", "weight_matrices",
+    "Batch", "Model", "activations_of", "bias_vectors", "check_batch", "tensor_forward",
+    "tensor_twin", "weight_matrices",
 ]

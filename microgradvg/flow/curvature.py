@@ -16,7 +16,7 @@ from ..engine.derivatives import grad, hvp_from_gradients
 from ..engine.tensor import Tensor, is_grad_enabled, no_grad
 from ..formatting import optional
 from ..nn.tensor import TensorMLP
-from .batch import Model, prepare_batch, tensor_cost, tensor_forward, tensor_twin
+from .batch import Batch, Model, check_batch, tensor_forward, tensor_twin
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,24 @@ def layer_curvature(
     `ScalarMLP` is measured on a `TensorMLP` twin with the same weights.
     Every parameter's `.grad` is left as it was.
     """
+    check_recording("layer_curvature", lr)
+    return curvature_of(model, check_batch(model, x, y, cost, "layer_curvature"), lr)
+
+
+def check_recording(caller: str, lr: float | None) -> None:
+    """Refuse a measurement that cannot record a graph, or a learning rate that is not > 0."""
     if not is_grad_enabled():
-        raise RuntimeError("layer_curvature: needs to record the graph; call it outside no_grad()")
+        raise RuntimeError(f"{caller}: needs to record the graph; call it outside no_grad()")
     if lr is not None and not lr > 0:
-        raise ValueError(f"layer_curvature: the learning rate lr must be > 0, got {lr!r}")
-    inputs, targets = prepare_batch(model, x, y, cost)
+        raise ValueError(f"{caller}: the learning rate lr must be > 0, got {lr!r}")
+
+
+def curvature_of(model: Model, batch: Batch, lr: float | None) -> list[LayerCurvature]:
+    """`layer_curvature` on a batch already checked."""
     net = model if isinstance(model, TensorMLP) else tensor_twin(model)
-    zs, outputs = tensor_forward(net, inputs)
-    loss = tensor_cost(zs[-1], outputs[-1], targets, cost)
+    inputs, targets = batch.inputs, batch.targets
+    outputs = tensor_forward(net, inputs)[1]
+    loss = batch.cost.of_batch(outputs[-1], targets)
     params = [p for layer in net.layers for p in (layer.weight, layer.bias)]
     gradients = grad(loss, params, create_graph=True)
     results = []
@@ -84,8 +94,8 @@ def layer_curvature(
         step = 1.0 / kappa
         stepped = (Tensor(layer.weight.data - step * g[0]), Tensor(layer.bias.data - step * g[1]))
         with no_grad():
-            new_zs, new_outputs = tensor_forward(net, inputs, replace={index + 1: stepped})
-            new_loss = tensor_cost(new_zs[-1], new_outputs[-1], targets, cost).item()
+            new_outputs = tensor_forward(net, inputs, replace={index + 1: stepped})[1]
+            new_loss = batch.cost.of_batch(new_outputs[-1], targets).item()
         results.append(
             LayerCurvature(
                 layer=index + 1,

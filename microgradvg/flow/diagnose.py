@@ -28,17 +28,11 @@ import numpy as np
 from ..engine.functional import linear
 from ..engine.tensor import Tensor, is_grad_enabled, no_grad
 from ..formatting import aligned_table, optional, superscript
-from ..nn.tensor import TensorMLP, apply_activation
-from .batch import (
-    Model,
-    activations_of,
-    prepare_batch,
-    tensor_cost,
-    tensor_forward,
-    tensor_twin,
-)
-from .curvature import layer_curvature
-from .speeds import layer_flow
+from ..nn.activations import ACTIVATIONS
+from ..nn.tensor import TensorMLP
+from .batch import Batch, Model, activations_of, check_batch, tensor_forward, tensor_twin
+from .curvature import curvature_of
+from .speeds import flow_of
 
 VERDICTS = ("vanishing", "exploding", "saturated", "near a minimum", "healthy")
 # The thresholds of the module docstring; tutorial 11 explains each choice.
@@ -49,7 +43,6 @@ SATURATED_SHARE = 0.5  # at least half the slopes flat
 FLAT_SLOPE = 0.1  # a slope below this fraction of the activation's maximum is flat
 MIN_DROP = 1e-3  # a line search that cannot gain this much finds nothing left to gain
 LINE_SEARCH_STEPS = np.logspace(-2, 7, 19)  # t, two per decade
-MAX_SLOPE = {"sigmoid": 0.25, "tanh": 1.0, "relu": 1.0, "linear": 1.0}
 # Worst first: the network's verdict is the worst of its layers'.
 SEVERITY = ("exploding", "saturated", "vanishing", "healthy", "near a minimum")
 
@@ -178,16 +171,17 @@ def diagnose(
         raise RuntimeError("diagnose: needs to record the graph; call it outside no_grad()")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"diagnose: the learning rate lr must be a finite number > 0, got {lr!r}")
-    inputs, targets = prepare_batch(model, x, y, cost)
+    batch = check_batch(model, x, y, cost, "diagnose")
+    inputs = batch.inputs
     net = model if isinstance(model, TensorMLP) else tensor_twin(model)
     saved = [p.grad for p in net.parameters()]
     try:
-        flow = layer_flow(net, inputs, targets, cost)
+        flow = flow_of(net, batch, False, None)
         gradients = [(layer.weight.grad.copy(), layer.bias.grad.copy()) for layer in net.layers]
     finally:
         for p, g in zip(net.parameters(), saved):
             p.grad = g
-    curvatures = layer_curvature(net, inputs, targets, cost)
+    curvatures = curvature_of(net, batch, None)
     saturations, deads, outputs = saturation_of(net, inputs)
     activations = activations_of(net)
     measured = []
@@ -196,7 +190,7 @@ def diagnose(
         weight_norm = float(np.linalg.norm(layer.weight.data))
         ratio = stats.speed_weight / weight_norm if weight_norm > 0 else math.inf
         before = inputs if index == 0 else outputs[index - 1]  # aˡ⁻¹, unchanged by layer l
-        drop, t = _line_search(net, before, targets, cost, index, gradients[index], flow.loss,
+        drop, t = _line_search(net, before, batch, index, gradients[index], flow.loss,
                                curvature.step_size)
         step = None
         if curvature.step_size is not None:
@@ -253,7 +247,7 @@ def saturation_of(
     net: TensorMLP, inputs: np.ndarray
 ) -> tuple[list[float], list[int], list[np.ndarray]]:
     """Per layer, the share of flat (example, unit) slopes, the units flat on every example,
-    and the activations aˡ (n, n_l); `inputs` (n, n₀) already checked (`prepare_batch`).
+    and the activations aˡ (n, n_l); `inputs` (n, n₀) already checked (`check_batch`).
 
     A slope f'(zⱼ) is flat below 10 % of the activation's maximum; a ReLU unit counts only
     when it is flat (dead) on every example, since being off on some is its working state.
@@ -266,7 +260,7 @@ def saturation_of(
         slopes = np.ones_like(z.data) if a is z else np.asarray(
             a.factor(0).vjp(np.ones_like(a.data))
         )  # (n, n_l)
-        flat = slopes < FLAT_SLOPE * MAX_SLOPE[activation]
+        flat = slopes < FLAT_SLOPE * ACTIVATIONS[activation].max_slope
         dead = flat.all(axis=0)  # (n_l,)
         deads.append(int(dead.sum()))
         # A ReLU is flat wherever it is off; that is its working state, so only dead ones count.
@@ -277,8 +271,7 @@ def saturation_of(
 def _line_search(
     net: TensorMLP,
     before: np.ndarray,
-    targets: np.ndarray,
-    cost: str,
+    batch: Batch,
     index: int,
     gradient: tuple[np.ndarray, np.ndarray],
     loss: float,
@@ -301,8 +294,8 @@ def _line_search(
                 if number > index + 1:
                     weight, bias = net.layers[number - 1].weight, net.layers[number - 1].bias
                 z = linear(a, weight, bias)  # (n, n_l)
-                a = apply_activation(z, net.activation_of(number))
-            drop = loss - tensor_cost(z, a, targets, cost).item()
+                a = ACTIVATIONS[net.activation_of(number)].apply(z)
+            drop = loss - batch.cost.of_batch(a, batch.targets).item()
             if drop > best:
                 best, best_t = drop, float(t)
     return best, best_t

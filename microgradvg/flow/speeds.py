@@ -8,26 +8,27 @@ epoch during training. Works for `TensorMLP` (one batched pass) and `ScalarMLP`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..engine.tensor import Tensor, is_grad_enabled
+from ..engine.tensor import Tensor
 from ..engine.value import Value
-from ..formatting import aligned_table, optional, slope_symbol
+from ..formatting import aligned_table, optional
+from ..nn.activations import slope_symbol
 from ..nn.scalar import ScalarMLP
 from ..nn.tensor import TensorMLP
 from .batch import (
+    Batch,
     Model,
     activations_of,
-    prepare_batch,
-    tensor_cost,
+    check_batch,
     tensor_forward,
+    tensor_twin,
     weight_matrices,
 )
-from .curvature import LayerCurvature, curvature_columns, layer_curvature
+from .curvature import LayerCurvature, check_recording, curvature_columns, curvature_of
 
 
 @dataclass(frozen=True)
@@ -154,15 +155,26 @@ def layer_flow(
     Every parameter's `.grad` is reset first; afterwards it holds ∂C/∂param for this
     batch. A `ScalarMLP` runs example by example through the scalar engine (small
     nets only). `curvature=True` adds `layer_curvature` columns (κˡ, 1/κˡ, predicted
-    decrease and steps at learning rate `lr`).
+    decrease and steps at learning rate `lr`); second derivatives need the Tensor
+    engine, so a `ScalarMLP`'s whole table then comes from its Tensor twin (same
+    weights), and its parameters' `.grad` from the twin's.
     """
-    if not is_grad_enabled():
-        raise RuntimeError("layer_flow: needs to record the graph; call it outside no_grad()")
-    inputs, targets = prepare_batch(model, x, y, cost)
+    check_recording("layer_flow", lr)
+    return flow_of(model, check_batch(model, x, y, cost, "layer_flow"), curvature, lr)
+
+
+def flow_of(model: Model, batch: Batch, curvature: bool, lr: float | None) -> LayerFlow:
+    """`layer_flow` on a batch already checked: one engine for the whole table."""
+    if curvature and not isinstance(model, TensorMLP):
+        twin = tensor_twin(model)
+        flow = flow_of(twin, batch, curvature, lr)
+        for value, tensor in zip(model.parameters(), _scalar_order(twin)):
+            value.grad = float(tensor)
+        return flow
     if isinstance(model, TensorMLP):
-        loss, bias_grads, weight_grads, slopes = _tensor_pass(model, inputs, targets, cost)
+        loss, bias_grads, weight_grads, slopes = _tensor_pass(model, batch)
     else:
-        loss, bias_grads, weight_grads, slopes = _scalar_pass(model, inputs, targets, cost)
+        loss, bias_grads, weight_grads, slopes = _scalar_pass(model, batch)
     weights = weight_matrices(model)
     layers = []
     for index in range(len(weights)):
@@ -185,16 +197,13 @@ def layer_flow(
                 next_weight_frobenius=None if last else float(np.linalg.norm(weights[index + 1])),
             )
         )
-    curvatures = None
-    if curvature:
-        curvatures = layer_curvature(model, inputs, targets, cost, lr)
     return LayerFlow(
-        cost=cost,
-        batch_size=len(inputs),
+        cost=batch.cost.name,
+        batch_size=len(batch),
         loss=loss,
         activations=tuple(activations_of(model)),
         layers=layers,
-        curvature=curvatures,
+        curvature=curvature_of(model, batch, lr) if curvature else None,
         learning_rate=lr,
         sizes=tuple(int(n) for n in model.sizes),
     )
@@ -222,8 +231,10 @@ class SpeedRecorder:
         curvature: bool = False,
         lr: float | None = None,
     ) -> None:
+        check_recording("SpeedRecorder", lr)
         self.model = model
-        self.inputs, self.targets = prepare_batch(model, x, y, cost)
+        self.batch = check_batch(model, x, y, cost, "SpeedRecorder")
+        self.inputs, self.targets = self.batch.inputs, self.batch.targets
         self.cost = cost
         self.curvature = curvature
         self.lr = lr
@@ -240,9 +251,8 @@ class SpeedRecorder:
         saved = [p.grad for p in parameters]
         restore = not keep_gradients
         try:
-            flow = layer_flow(
-                self.model, self.inputs, self.targets, self.cost, self.curvature, self.lr
-            )
+            check_recording("SpeedRecorder.record", self.lr)
+            flow = flow_of(self.model, self.batch, self.curvature, self.lr)
         except BaseException:
             restore = True
             raise
@@ -278,13 +288,23 @@ class SpeedRecorder:
         return len(self.flows)
 
 
+def _scalar_order(twin: TensorMLP) -> list[float]:
+    """A Tensor twin's gradients in a ScalarMLP's parameter order: neuron by neuron, w then b."""
+    found: list[float] = []
+    for layer in twin.layers:
+        weight, bias = _grad_or_zeros(layer.weight), _grad_or_zeros(layer.bias)
+        for j in range(len(bias)):
+            found += [*weight[j].tolist(), float(bias[j])]
+    return found
+
+
 def _tensor_pass(
-    model: TensorMLP, inputs: np.ndarray, targets: np.ndarray, cost: str
+    model: TensorMLP, batch: Batch
 ) -> tuple[float, list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """One batched forward/backward: C, ∂C/∂bˡ, ∂C/∂Wˡ and σ'(zˡ) (n, n_l) per layer."""
     model.zero_grad()
-    zs, outputs = tensor_forward(model, inputs)
-    loss = tensor_cost(zs[-1], outputs[-1], targets, cost)
+    zs, outputs = tensor_forward(model, batch.inputs)
+    loss = batch.cost.of_batch(outputs[-1], batch.targets)
     loss.backward()
     slopes = []
     for z, a in zip(zs, outputs):
@@ -298,21 +318,22 @@ def _tensor_pass(
 
 
 def _scalar_pass(
-    model: ScalarMLP, inputs: np.ndarray, targets: np.ndarray, cost: str
+    model: ScalarMLP, batch: Batch
 ) -> tuple[float, list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """The same numbers example by example: each backward adds (1/n)·∂Cₓ/∂param to the leaves."""
     model.zero_grad()
+    inputs, targets = batch.inputs, batch.targets
     n = len(inputs)
     activations = activations_of(model)
     slopes = [np.empty((n, len(layer.neurons))) for layer in model.layers]
     total = 0.0
     for i in range(n):
         a: list[Value] | list[float] = inputs[i].tolist()
-        outputs = []
+        outputs: list[list[Value]] = []
         for layer in model.layers:
             a = layer(a)
-            outputs.append(a)
-        example_cost = _scalar_cost(outputs[-1], targets[i], cost)
+            outputs.append(a)  # type: ignore[arg-type]
+        example_cost = batch.cost.of_example(outputs[-1], targets[i])
         (example_cost * (1.0 / n)).backward()
         total += example_cost.data
         for l, (layer_out, activation) in enumerate(zip(outputs, activations)):
@@ -325,27 +346,6 @@ def _scalar_pass(
         np.array([[w.grad for w in neuron.w] for neuron in layer.neurons]) for layer in model.layers
     ]
     return total / n, bias_grads, weight_grads, slopes
-
-
-def _scalar_cost(outputs: Sequence[Value], target: np.ndarray, cost: str) -> Value:
-    """One example's cost Cₓ as a Value graph, built stably like the Tensor costs."""
-    if cost == "quadratic":
-        return Value.sum((a - float(t)) * (a - float(t)) for a, t in zip(outputs, target)) * 0.5
-    if cost == "cross_entropy":
-        # −[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − y z, finite for any z.
-        terms = []
-        for a, t in zip(outputs, target):
-            z = a.parents[0]
-            if z.data >= 0:
-                softplus = z + ((-z).exp() + 1.0).log()
-            else:
-                softplus = (z.exp() + 1.0).log()
-            terms.append(softplus - z * float(t))
-        return Value.sum(terms)
-    # −log softmax(z)[y] = log Σⱼ e^(zⱼ − m) + m − z_y, with m = max z a constant shift.
-    shift = max(z.data for z in outputs)
-    log_total = Value.sum((z - shift).exp() for z in outputs).log()
-    return log_total + shift - outputs[int(target)]
 
 
 def _grad_or_zeros(parameter: Tensor) -> np.ndarray:

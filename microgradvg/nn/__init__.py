@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .activations import ACTIVATIONS, Activation
+from .costs import COSTS, Cost
 from .init import Seed
 from .losses import (
     cross_entropy,
@@ -16,7 +18,7 @@ from .losses import (
     sigmoid_cross_entropy,
     softmax_cross_entropy,
 )
-from .scalar import ACTIVATIONS, Layer, Neuron, ScalarMLP
+from .scalar import Layer, Neuron, ScalarMLP
 from .tensor import Linear, Module, TensorMLP, apply_activation
 from .weights import WeightsError, load_weights, save_weights
 
@@ -76,7 +78,24 @@ def MLP(
 
 
 __all__ = [
-    "ACTIVATIONS", "MLP", "Layer", "Linear", "Module", "Neuron", "ScalarMLP", "TensorMLP",
-    "WeightsError", "apply_activation", "cross_entropy", "l2_penalty", "load_weights",
-    "quadratic_cost", "save_weights", "sigmoid_cross_entropy", "softmax_cross_entropy",
+    "ACTIVATIONS",
+    "COSTS",
+    "MLP",
+    "Activation",
+    "Cost",
+    "Layer",
+    "Linear",
+    "Module",
+    "Neuron",
+    "ScalarMLP",
+    "TensorMLP",
+    "WeightsError",
+    "apply_activation",
+    "cross_entropy",
+    "l2_penalty",
+    "load_weights",
+    "quadratic_cost",
+    "save_weights",
+    "sigmoid_cross_entropy",
+    "softmax_cross_entropy",
 ]

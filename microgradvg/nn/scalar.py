@@ -10,24 +10,10 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 from ..engine.value import Value
+from .activations import activation as find_activation
 from .init import Seed, initialiser, rng_from
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 Input = Sequence[Value | float]
-
-
-def check_activation(name: str) -> str:
-    """`name` if it is a known activation, else a ValueError listing them."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation: unknown {name!r}; valid: {list(ACTIVATIONS)}")
-    return name
-
-
-def activate(z: Value, activation: str) -> Value:
-    """Apply the named activation to a pre-activation Value."""
-    if activation == "linear":
-        return z
-    return getattr(z, activation)()
 
 
 def as_values(x: Input) -> list[Value]:
@@ -45,13 +31,14 @@ class Neuron:
     def __init__(self, weights: Sequence[float], bias: float, activation: str, label: str) -> None:
         self.w = [Value(w, f"{label}.w{i}") for i, w in enumerate(weights)]
         self.b = Value(bias, f"{label}.b")
-        self.activation = check_activation(activation)
+        self._activate = find_activation(activation, "Neuron").apply
+        self.activation = activation
         self.labels = (f"{label}.z", f"{label}.a")  # made once: a forward pass labels many nodes
 
     def __call__(self, x: Input) -> Value:
         z = Value.linear(self.w, as_values(x), self.b)
         z.label = self.labels[0]
-        a = activate(z, self.activation)
+        a = self._activate(z)
         if a is not z:
             a.label = self.labels[1]
         return a
@@ -101,6 +88,8 @@ class ScalarMLP:
         sizes = [nin, *nouts]
         if len(nouts) == 0 or any(not isinstance(n, int) or n < 1 for n in sizes):
             raise ValueError(f"MLP: sizes must be positive ints with at least one layer, got {sizes}")
+        find_activation(activation, "MLP")
+        find_activation(output_activation, "MLP")
         make, rng = initialiser(init), rng_from(seed)
         self.sizes = sizes
         self.layers: list[Layer] = []

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..engine.functional import linear
 from ..engine.tensor import ArrayLike, Tensor
+from .activations import ACTIVATIONS
+from .activations import activation as find_activation
 from .init import Seed, initialiser, rng_from
-from .scalar import check_activation
 
 
 class Module:
@@ -89,8 +90,8 @@ class TensorMLP(Module):
         if len(sizes) < 2 or any(not isinstance(n, (int, np.integer)) or n < 1 for n in sizes):
             raise ValueError(f"MLP: sizes must be at least two positive ints, got {sizes}")
         self.sizes = sizes
-        self.activation = check_activation(activation)
-        self.output_activation = check_activation(output_activation or activation)
+        self.activation = find_activation(activation, "MLP").name
+        self.output_activation = find_activation(output_activation or activation, "MLP").name
         rng = rng_from(seed)
         self.layers = [
             Linear(n_in, n_out, init, rng, label=f"L{i}.", dtype=dtype)
@@ -130,4 +131,4 @@ def as_input(x: ArrayLike) -> Tensor:
 
 def apply_activation(z: Tensor, activation: str) -> Tensor:
     """The named activation of a Tensor (`linear` is the identity)."""
-    return z if activation == "linear" else getattr(z, activation)()
+    return ACTIVATIONS[activation].apply(z)

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data import DataError
-from .scalar import ACTIVATIONS, ScalarMLP
+from .activations import ACTIVATIONS
+from .scalar import ScalarMLP
 from .tensor import TensorMLP
 
 OWN_NAME = re.compile(r"L([1-9][0-9]*)\.(W|b)")

@@ -12,7 +12,7 @@ from typing import Any
 
 import graphviz
 
-from ..formatting import slope_symbol
+from ..nn.activations import slope_symbol
 from . import style
 
 BAR_WIDTH = 120  # points, for the fastest layer
