@@ -2,7 +2,6 @@
 
     .venv/bin/python benchmarks/bench_tensor.py             # the table for benchmarks/README.md
     .venv/bin/python benchmarks/bench_tensor.py --quick     # fewer repetitions, for a smoke test
-    .venv/bin/python benchmarks/bench_tensor.py --profile   # where microgradvg's step spends its time
 
 One process, one BLAS thread for everyone, the same initial weights and mini-batches of the
 embedded MNIST sample for every implementation, steps timed round-robin; ratios are against
@@ -19,15 +18,14 @@ for _name in THREAD_VARIABLES:
     os.environ[_name] = "1"
 
 import argparse
-import cProfile
+import contextlib
 import datetime
 import gc
 import importlib.metadata
 import platform
-import pstats
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -535,241 +533,23 @@ def run(workloads: Sequence[Workload], scale: float) -> None:
         )
 
 
-# ---- profiling microgradvg's step --------------------------------------------------------------
-
-
-def phase_times(workload: Workload, reps: int) -> None:
-    """Forward (incl. loss), backward and update, microgradvg against the floor, interleaved."""
-    parameters = initial_parameters(workload)
-    batches = mini_batches(workload)
-    floor = NumpyBackprop(workload, parameters)
-    mine = Microgradvg(workload, parameters)
-    clock = time.perf_counter_ns
-    phases: dict[str, list[int]] = {
-        k: []
-        for k in (
-            "np forward",
-            "np backward",
-            "np update",
-            "mg forward",
-            "mg backward",
-            "mg update",
-        )
-    }
-    for r in range(reps):
-        x, y = batches[r % len(batches)]
-        t0 = clock()
-        activations, slopes, z = floor.forward(x)
-        _, delta = floor.loss_and_delta(z, y)
-        t1 = clock()
-        grads = floor.backward(activations, slopes, delta)
-        t2 = clock()
-        floor.update(grads)
-        t3 = clock()
-        phases["np forward"].append(t1 - t0)
-        phases["np backward"].append(t2 - t1)
-        phases["np update"].append(t3 - t2)
-        t0 = clock()
-        out = nn.softmax_cross_entropy(mine.model(x), y)
-        t1 = clock()
-        out.backward()
-        t2 = clock()
-        mine.optimizer.step()
-        mine.optimizer.zero_grad()
-        t3 = clock()
-        phases["mg forward"].append(t1 - t0)
-        phases["mg backward"].append(t2 - t1)
-        phases["mg update"].append(t3 - t2)
-    nodes = microgradvg.topological_order(out)
-    ops = sum(1 for node in nodes if node.parents)
-    print(f"\n{workload.name}: {len(nodes)} graph nodes, {ops} op nodes; median µs per phase")
-    for phase in ("forward", "backward", "update"):
-        n = np.median(phases[f"np {phase}"]) / 1000
-        m = np.median(phases[f"mg {phase}"]) / 1000
-        print(
-            f"  {phase:9s} numpy {n:7.1f}  microgradvg {m:7.1f}  extra {m - n:6.1f}  ({(m - n) / ops:.2f} per op node)"
-        )
-
-
-def backward_breakdown(workload: Workload, reps: int) -> None:
-    """microgradvg's backward pass split into graph ordering, derivative rules and bookkeeping."""
-    from microgradvg import rules
-
-    parameters = initial_parameters(workload)
-    batches = mini_batches(workload)
-    mine = Microgradvg(workload, parameters)
-    clock = time.perf_counter_ns
-    spent: dict[str, list[int]] = {}
-    totals, orders = [], []
-    original = dict(rules.RULES)
-
-    def timed(op: str, rule: Callable) -> Callable:
-        def run_rule(*args: Any) -> Any:
-            t0 = clock()
-            result = rule(*args)
-            spent[op][-1] += clock() - t0
-            return result
-
-        return run_rule
-
-    rules.RULES.update({op: timed(op, rule) for op, rule in original.items()})
-    try:
-        for r in range(reps):
-            loss = nn.softmax_cross_entropy(
-                mine.model(batches[r % len(batches)][0]), batches[r % len(batches)][1]
-            )
-            t0 = clock()
-            microgradvg.topological_order(loss)
-            t1 = clock()
-            for op in original:
-                spent.setdefault(op, []).append(0)
-            loss.backward()
-            t2 = clock()
-            mine.optimizer.zero_grad()
-            orders.append(t1 - t0)
-            totals.append(t2 - t1)
-    finally:
-        rules.RULES.update(original)
-    counts: dict[str, int] = {}
-    for node in microgradvg.topological_order(loss):
-        if node.parents:
-            counts[node.op] = counts.get(node.op, 0) + 1
-    rule_total = sum(float(np.median(spent[op])) for op in counts) / 1000
-    total = float(np.median(totals)) / 1000
-    order = float(np.median(orders)) / 1000
-    print("\nbackward() split, median µs (rules timed by wrappers, which add ~0.1 µs per call):")
-    print(f"  whole backward() {total:6.1f}")
-    print(f"  topological_order {order:5.1f}")
-    for op, n in counts.items():
-        print(
-            f"  rule {op:22s} {np.median(spent[op]) / 1000:5.1f}  ({n} node{'s' if n > 1 else ''})"
-        )
-    print(f"  bookkeeping (the rest) {total - order - rule_total:5.1f}")
-
-
-def per_node_overhead(length: int = 200, reps: int = 2000) -> None:
-    """Cost of one graph node beyond its numpy work, on a chain of relu ops over a 1×1 array."""
-    clock = time.perf_counter_ns
-    start = microgradvg.Tensor(np.full((1, 1), 0.5), requires_grad=True)
-    raw = start.data
-
-    def forward() -> Any:
-        a = start
-        for _ in range(length):
-            a = a.relu()
-        return a
-
-    def numpy_forward() -> None:
-        a = raw
-        for _ in range(length):
-            a = np.maximum(a, 0.0)
-
-    def numpy_backward() -> None:  # what the relu rule computes, without the graph
-        g = np.ones_like(raw)
-        for _ in range(length):
-            g = g * (raw > 0).astype(raw.dtype)
-
-    out = forward()
-
-    def backward() -> None:
-        out.backward()
-        start.grad = None
-
-    def median(f: Callable) -> float:
-        times = []
-        for _ in range(reps):
-            t0 = clock()
-            f()
-            times.append(clock() - t0)
-        return float(np.median(times)) / 1000 / length
-
-    f, nf, b, nb = median(forward), median(numpy_forward), median(backward), median(numpy_backward)
-    print(f"\nper-node overhead (chain of {length} relu nodes on a 1×1 array), µs per node:")
-    print(f"  forward  {f:.2f} (numpy op alone {nf:.2f}: overhead {f - nf:.2f})")
-    print(f"  backward {b:.2f} (numpy rule ops alone {nb:.2f}: overhead {b - nb:.2f})")
-
-
-class MicrogradvgScalingGradients(Microgradvg):
-    """A what-if, not a way to use the library: SGD as the anchor does it, scaling each `.grad`
-    in place (`g *= lr; p -= g`), which leaves the user a wrong `.grad` after the step."""
-
-    name = "microgradvg, SGD scaling p.grad in place"
-
-    def step(self, x: np.ndarray, y: np.ndarray) -> None:
-        loss = nn.softmax_cross_entropy(self.model(x), y)
-        loss.backward()
-        for p in self.optimizer.params:
-            p.grad *= self.optimizer.lr
-            p.data -= p.grad
-        self.optimizer.zero_grad()
-
-
-def price_of_keeping_gradients(workload: Workload, reps: int) -> None:
-    """How much of the gap is SGD's temporary lr·g: the real step against the in-place what-if."""
-    parameters = initial_parameters(workload)
-    batches = mini_batches(workload)
-    impls = [
-        NumpyBackprop(workload, parameters),
-        Microgradvg(workload, parameters),
-        MicrogradvgScalingGradients(workload, parameters),
-    ]
-    times = time_steps(impls, batches, reps, warmup=max(5, reps // 10))
-    floor = float(np.median(times[impls[0].name]))
-    print("\nSGD's temporary lr·g (numpy has no fused a − λb), median µs per step, interleaved:")
-    for impl in impls:
-        median = float(np.median(times[impl.name]))
-        print(f"  {impl.name:42s} {median:7.1f}  {median / floor:.3f}× numpy")
-
-
-def profile(workload: Workload, reps: int) -> None:
-    print(f"microgradvg from {os.path.dirname(microgradvg.__file__)}")
-    phase_times(workload, reps)
-    backward_breakdown(workload, reps)
-    per_node_overhead()
-    price_of_keeping_gradients(workload, reps)
-    parameters = initial_parameters(workload)
-    batches = mini_batches(workload)
-    mine = Microgradvg(workload, parameters)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for r in range(reps):
-        mine.step(*batches[r % len(batches)])
-    profiler.disable()
-    print(
-        f"\ncProfile of {reps} microgradvg steps (tottime, top 25; numpy ufuncs count in their caller):"
-    )
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the repetitions")
-    parser.add_argument(
-        "--profile", action="store_true", help="profile microgradvg on Nielsen's network"
-    )
     parser.add_argument(
         "--only", default="", help="run the workloads whose name contains this (e.g. float32)"
     )
     args = parser.parse_args(argv)
     workloads = [w for w in WORKLOADS if args.only in w.name] or list(WORKLOADS)
-    limit: Callable[[], Any] = (
-        (lambda: threadpoolctl.threadpool_limits(1)) if threadpoolctl else _no_limit
-    )
-    with limit():
-        if torch is not None:
-            torch.set_num_threads(1)
-        if args.profile:
-            profile(workloads[0], 300 if args.quick else 3000)
-        else:
-            run(workloads, 0.1 if args.quick else 1.0)
+    with one_blas_thread():
+        run(workloads, 0.1 if args.quick else 1.0)
 
 
-class _no_limit:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """One BLAS thread for numpy (threadpoolctl, when installed) and one for PyTorch."""
+    if torch is not None:
+        torch.set_num_threads(1)
+    return threadpoolctl.threadpool_limits(1) if threadpoolctl else contextlib.nullcontext()
 
 
 if __name__ == "__main__":
