@@ -12,7 +12,7 @@ from .diagnosis import draw_diagnosis
 from .graphs import draw_graph
 from .layers import draw_layers
 from .style import DECADE_COLOURS, NEGATIVE_COLOURS, POSITIVE_COLOURS, ZERO_COLOUR, gradient_colour
-from .svg import GraphvizFailed, GraphvizNotFound, GraphvizTimeout, save, save_svg
+from .svg import GraphvizFailed, GraphvizNotFound, GraphvizTimeout, save_svg
 
 __all__ = [
     "DECADE_COLOURS",
@@ -27,6 +27,5 @@ __all__ = [
     "draw_graph",
     "draw_layers",
     "gradient_colour",
-    "save",
     "save_svg",
 ]

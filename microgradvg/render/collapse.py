@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import graphviz
@@ -199,6 +200,31 @@ def _depth_keys(
     return keys
 
 
+@dataclass
+class Link:
+    """The edges from one group to another, summed: how many, Σ factor², Σ factor, and the
+    gradient flowing along them (Σ flow², whether any is known, the signs of the nonzero)."""
+
+    edges: int = 0
+    factor_square: float = 0.0
+    factor_sum: float = 0.0
+    flow_square: float = 0.0
+    flow_known: bool = False
+    signs: set[int] = field(default_factory=set)
+
+    def add(self, factor: float | None, flow: float | None, sign: int) -> None:
+        """Count one more edge with this factor and this gradient flowing along it."""
+        self.edges += 1
+        if factor is not None:
+            self.factor_square += factor * factor
+            self.factor_sum += factor
+        if flow is not None:
+            self.flow_square += flow * flow
+            self.flow_known = True
+            if flow:
+                self.signs.add(sign)
+
+
 def _draw(
     order: Sequence[Any],
     ids: dict[int, int],
@@ -216,9 +242,7 @@ def _draw(
             group = groups[key] = Group(key, node)
         group.add(gradient_magnitude(node.grad), gradient_sign(node.grad))
     gid = {key: f"g{index}" for index, key in enumerate(groups)}
-    # (parent group, child group) → [edges, Σ factor², Σ flow², any flow known, Σ factor]
-    links: dict[tuple[Key, Key], list[float]] = {}
-    link_signs: dict[tuple[Key, Key], set[int]] = {}
+    links: dict[tuple[Key, Key], Link] = {}
     inside: dict[Key, int] = {}
     flow_of = _flow_function(order)
     for i, child in enumerate(order):
@@ -231,17 +255,8 @@ def _draw(
             factor, flow, sign = flow_of(child, index)
             link = links.get((parent_key, child_key))
             if link is None:
-                link = links[(parent_key, child_key)] = [0, 0.0, 0.0, 0, 0.0]
-                link_signs[(parent_key, child_key)] = set()
-            link[0] += 1
-            if factor is not None:
-                link[1] += factor * factor
-                link[4] += factor
-            if flow is not None:
-                link[2] += flow * flow
-                link[3] = 1
-                if flow:
-                    link_signs[(parent_key, child_key)].add(sign)
+                link = links[(parent_key, child_key)] = Link()
+            link.add(factor, flow, sign)
     caption = (
         f"collapsed {style.count(len(order))} nodes into {style.count(len(groups))} groups "
         f"({DESCRIPTIONS[mode]})"
@@ -258,10 +273,9 @@ def _draw(
         )
     scalar = is_scalar(order[0])
     for (parent_key, child_key), link in links.items():
-        edge_count, factor_square, flow_square, known, factor_sum = link
-        look = style.look(
-            math.sqrt(flow_square) if known else None, one_sign(link_signs[(parent_key, child_key)])
-        )
+        edge_count, factor_square, flow_square = link.edges, link.factor_square, link.flow_square
+        known, factor_sum = link.flow_known, link.factor_sum
+        look = style.look(math.sqrt(flow_square) if known else None, one_sign(link.signs))
         if (
             edge_count == 1
             and groups[parent_key].members == 1
