@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microgradvg import diagnose, no_grad
-from microgradvg.flow.diagnose import LINE_SEARCH_STEPS, Diagnosis
+from microgradvg.flow.diagnose import LINE_SEARCH_STEPS, VERDICTS, Diagnosis
 from microgradvg.nn import MLP, ScalarMLP, TensorMLP
 
 # ---- the independent computation: an MLP, its cost and backprop in plain numpy --------------
@@ -85,6 +85,14 @@ def expected(model: TensorMLP, x, y, cost, lr):
         plus = gradients(moved(params, l, -eps, g), acts, x, y, cost)[l]
         minus = gradients(moved(params, l, eps, g), acts, x, y, cost)[l]
         hg = [(p - m) / (2 * eps) for p, m in zip(plus, minus)]  # H g for layer l's block
+        # Central differences across a ReLU's kink measure a jump, not a curvature.
+        kink = any(
+            act_k == "relu" and np.any((zp > 0) != (zm > 0))
+            for act_k, zp, zm in zip(
+                acts, forward(moved(params, l, -eps, g), acts, x)[0],
+                forward(moved(params, l, eps, g), acts, x)[0],
+            )
+        )
         kappa = (np.sum(g[0] * hg[0]) + np.sum(g[1] * hg[1])) / gg
         steps = list(LINE_SEARCH_STEPS) + ([1 / kappa] if kappa > 0 else [])
         drops = [c0 - cost_of(moved(params, l, t, g), acts, x, y, cost) for t in steps]
@@ -94,7 +102,7 @@ def expected(model: TensorMLP, x, y, cost, lr):
             "gradient_ratio": np.linalg.norm(g[0]) / np.linalg.norm(w),
             "update_ratio": lr * np.linalg.norm(g[0]) / np.linalg.norm(w),
             "saturation": flat.all(axis=0).mean() if act == "relu" else flat.mean(),
-            "dead": int(flat.all(axis=0).sum()), "curvature": kappa,
+            "dead": int(flat.all(axis=0).sum()), "curvature": kappa, "kink": kink,
             "step": np.sqrt(gg) / kappa if kappa > 0 else None,
             "line_search_drop": max(drops), "line_search_step": steps[int(np.argmax(drops))],
         })
@@ -127,8 +135,11 @@ def test_every_measurement_matches_numpy(sizes, case, init, seed, lr):
     assert found.loss == pytest.approx(loss, rel=1e-12)
     for got, want in zip(found.layers, rows):
         for field in ("speed", "weight_speed", "gradient_ratio", "update_ratio", "saturation",
-                      "dead", "line_search_step"):
+                      "dead"):
             assert getattr(got, field) == pytest.approx(want[field], rel=1e-9, abs=1e-14), field
+        if want["kink"]:  # the reference κ (and so its step 1/κ in the line search) is not one
+            continue
+        assert got.line_search_step == pytest.approx(want["line_search_step"], rel=1e-9, abs=1e-14)
         assert got.line_search_drop == pytest.approx(want["line_search_drop"], rel=1e-8, abs=1e-13)
         if abs(want["curvature"]) > 1e-6:  # central differences are good to ~1e-9 absolute
             assert got.curvature == pytest.approx(want["curvature"], rel=1e-4)
@@ -312,3 +323,13 @@ def test_the_picture_shows_every_layer_with_its_verdict_in_its_colour(digits, tm
     assert f"verdict: {found.verdict}" in picture.source
     if __import__("shutil").which("dot"):
         ElementTree.parse(save_svg(picture, tmp_path / "diagnosis.svg"))
+
+
+def test_a_layer_whose_update_and_output_update_are_zero_gets_a_verdict():
+    # Dead ReLUs: layers 1 and 2 get no gradient at all, so both update ratios are 0; the
+    # rule "it grew going back" once divided by the output layer's 0.
+    model = TensorMLP([1, 1, 1, 1], activation="relu", output_activation="sigmoid", seed=1)
+    x, y = data(1, 7, 1, 1)
+    found = diagnose(model, x, y, cost="quadratic")
+    assert [layer.speed for layer in found.layers][:2] == [0.0, 0.0]
+    assert all(layer.verdict in VERDICTS for layer in found.layers)

@@ -226,7 +226,7 @@ def _verdict(m: LayerDiagnosis, output: float | None, slope_counts: bool) -> tup
         return "exploding", "the gradient is not finite"
     if update >= EXPLODING_UPDATE:
         return "exploding", f"{said} ≥ {EXPLODING_UPDATE:g}: one step moves W{superscript(m.layer)} by its size"
-    if output is not None and update >= TIMES_THE_OUTPUT * output:
+    if output is not None and output > 0 and update >= TIMES_THE_OUTPUT * output:
         return "exploding", f"{said} is {update / output:.0f}× the output layer's: it grew going back"
     if not drop >= MIN_DROP:
         return "near a minimum", f"the line search along −g gains only {drop:.1e} < {MIN_DROP:g}"
