@@ -27,14 +27,16 @@ def weight_std(name: str, n_in: int, n_out: int) -> float:
         "nielsen": 1.0 / math.sqrt(n_in),
         "xavier": math.sqrt(2.0 / (n_in + n_out)),
         "he": math.sqrt(2.0 / n_in),
+        "pytorch": 1.0 / math.sqrt(3.0 * n_in),  # U(−1/√n_in, 1/√n_in): variance (2/√n_in)²/12
     }[name]
 
 
-NORMAL_BIASES = {"nielsen_large", "nielsen"}  # N(0, 1); the others start at 0
+NORMAL_BIASES = {"nielsen_large", "nielsen"}  # N(0, 1); pytorch's are uniform, the others start at 0
+UNIFORM = {"uniform", "pytorch"}
 
 
 def test_the_initialisations_people_know_are_all_there():
-    assert set(INITIALISERS) == {"uniform", "nielsen_large", "nielsen", "xavier", "he"}
+    assert set(INITIALISERS) == {"uniform", "nielsen_large", "nielsen", "xavier", "he", "pytorch"}
     for name, function in INITIALISERS.items():
         assert initialiser(name) is function
 
@@ -55,8 +57,9 @@ def test_weights_have_the_documented_spread(name: str, n_in: int, n_out: int):
     assert abs(weights.mean()) < 5 * std / math.sqrt(weights.size)
     assert weights.std() == pytest.approx(std, rel=0.01)
     within_one_std = np.mean(np.abs(weights) < std)
-    if name == "uniform":
-        assert weights.min() >= -1.0 and weights.max() <= 1.0
+    if name in UNIFORM:
+        bound = std * math.sqrt(3.0)
+        assert weights.min() >= -bound and weights.max() <= bound
         assert within_one_std == pytest.approx(1.0 / math.sqrt(3.0), abs=0.005)
     else:
         assert within_one_std == pytest.approx(math.erf(1.0 / math.sqrt(2.0)), abs=0.005)
@@ -68,6 +71,8 @@ def test_biases_are_standard_normal_for_nielsen_and_zero_otherwise(name: str):
     if name in NORMAL_BIASES:
         assert abs(biases.mean()) < 5 / math.sqrt(biases.size)
         assert biases.std() == pytest.approx(1.0, rel=0.03)  # standard error 0.5 %
+    elif name == "pytorch":  # U(−1/√3, 1/√3) for n_in = 3: standard deviation 1/3
+        assert abs(biases.max()) <= 1 / math.sqrt(3.0) and biases.std() == pytest.approx(1 / 3, rel=0.03)
     else:
         np.testing.assert_array_equal(biases, 0.0)
 

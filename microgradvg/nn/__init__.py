@@ -2,6 +2,7 @@
 
 `MLP(2, [16, 16, 1])` (micrograd's shape) builds a network of `Value`s;
 `MLP([784, 30, 10])` (a list of sizes, Nielsen's shape) builds one of `Tensor`s.
+`Sequential`, `Residual`, `LayerNorm`, `BatchNorm1d`, `RNN` and `LSTM` follow PyTorch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from .losses import (
     sigmoid_cross_entropy,
     softmax_cross_entropy,
 )
+from .modules import ReLU, Residual, Sequential, Sigmoid, Tanh
+from .norm import BatchNorm1d, LayerNorm
+from .recurrent import LSTM, RNN
 from .scalar import Layer, Neuron, ScalarMLP
 from .tensor import Linear, Module, TensorMLP, apply_activation
 from .weights import WeightsError, load_weights, save_weights
@@ -80,14 +84,23 @@ def MLP(
 __all__ = [
     "ACTIVATIONS",
     "COSTS",
+    "LSTM",
     "MLP",
+    "RNN",
     "Activation",
+    "BatchNorm1d",
     "Cost",
     "Layer",
+    "LayerNorm",
     "Linear",
     "Module",
     "Neuron",
+    "ReLU",
+    "Residual",
     "ScalarMLP",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
     "TensorMLP",
     "WeightsError",
     "apply_activation",

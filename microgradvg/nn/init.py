@@ -50,12 +50,19 @@ def he(n_in: int, n_out: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in), np.zeros(n_out)
 
 
+def pytorch(n_in: int, n_out: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's nn.Linear default: weights and biases U(−1/√n_in, 1/√n_in)."""
+    bound = 1.0 / np.sqrt(n_in)
+    return rng.uniform(-bound, bound, (n_out, n_in)), rng.uniform(-bound, bound, n_out)
+
+
 INITIALISERS: dict[str, Initialiser] = {
     "uniform": uniform,
     "nielsen_large": nielsen_large,
     "nielsen": nielsen,
     "xavier": xavier,
     "he": he,
+    "pytorch": pytorch,
 }
 
 

@@ -6,12 +6,16 @@ labels on every parameter (`L1.n3.w7`, `L2.n0.b`) so chains and pictures read we
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import pairwise
+from typing import Any
+
+import numpy as np
 
 from ..engine.value import Value
 from .activations import activation as find_activation
 from .init import Seed, initialiser, rng_from
+from .state import Slot, load_into, state_of
 
 Input = Sequence[Value | float]
 
@@ -117,5 +121,36 @@ class ScalarMLP:
         for p in self.parameters():
             p.grad = 0.0
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """`L1.W` (n_out, n_in), `L1.b` (n_out,), … as float64 arrays: the names and shapes
+        a `TensorMLP` of the same sizes uses, so weights copy between the two engines."""
+        return state_of(self._slots())
+
+    def load_state_dict(self, mapping: Mapping[str, Any], strict: bool = True) -> None:
+        """Set every weight and bias from arrays named as `state_dict` names them."""
+        load_into("ScalarMLP", self._slots(), mapping, strict)
+
+    def _slots(self) -> Iterator[Slot]:
+        for index, layer in enumerate(self.layers, start=1):
+            weights = [neuron.w for neuron in layer.neurons]
+            biases = [[neuron.b] for neuron in layer.neurons]
+            for name, values in ((f"L{index}.W", weights), (f"L{index}.b", biases)):
+                array = np.array([[v.data for v in row] for row in values])
+                if name.endswith(".b"):
+                    array = array[:, 0]
+                yield name, array, _setter(values)
+
     def __repr__(self) -> str:
         return f"MLP({self.sizes[0]}, {self.sizes[1:]})"
+
+
+def _setter(values: list[list[Value]]) -> Any:
+    """Writes an array into the Values' data, row by row (a bias vector is one column)."""
+
+    def put(array: np.ndarray) -> None:
+        rows = array.reshape(len(values), -1).tolist()
+        for row, numbers in zip(values, rows):
+            for value, number in zip(row, numbers):
+                value.data = number
+
+    return put

@@ -3,12 +3,14 @@
 Nielsen's networks (`TensorMLP([784, 30, 30, 10])`) with named activations and
 initialisations; each layer is one fused `linear` node, so a chain through
 the network reads z → σ(z) → z → … with the weight matrix as the factor.
+Every module has `train()`/`eval()` and `state_dict()`/`load_state_dict()`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import pairwise
+from typing import Any, Self
 
 import numpy as np
 
@@ -17,23 +19,82 @@ from ..engine.tensor import ArrayLike, Tensor
 from .activations import ACTIVATIONS
 from .activations import activation as find_activation
 from .init import Seed, initialiser, rng_from
+from .state import Slot, load_into, state_of
 
 
 class Module:
-    """A container of parameters: subclasses set attributes and define `forward`."""
+    """A container of parameters: subclasses set attributes and define `forward`.
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        """(dotted name, parameter) for every parameter, in attribute order."""
+    Parameters are the attributes that are Tensors with requires_grad; submodules
+    are attributes that are Modules, or lists and tuples of them (named `name.i`).
+    Buffers (state that is saved but not trained, like BatchNorm's running mean)
+    are the ndarray attributes listed in the class's `buffer_names`.
+    """
+
+    training = True  # what train() and eval() switch, for every submodule
+    buffer_names: tuple[str, ...] = ()
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, submodule) for each direct submodule, in attribute order."""
         for name, value in vars(self).items():
-            full = f"{prefix}{name}"
-            if isinstance(value, Tensor) and value.requires_grad:
-                yield full, value
-            elif isinstance(value, Module):
-                yield from value.named_parameters(f"{full}.")
+            if isinstance(value, Module):
+                yield name, value
             elif isinstance(value, (list, tuple)):
                 for i, item in enumerate(value):
                     if isinstance(item, Module):
-                        yield from item.named_parameters(f"{full}.{i}.")
+                        yield f"{name}.{i}", item
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every submodule, depth first."""
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, parameter) for every parameter: this module's own, then its children's."""
+        for name, value in vars(self).items():
+            if isinstance(value, Tensor) and value.requires_grad:
+                yield f"{prefix}{name}", value
+        for name, child in self.named_children():
+            yield from child.named_parameters(f"{prefix}{name}.")
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """(dotted name, ndarray) for every buffer, this module's first."""
+        for name in self.buffer_names:
+            yield f"{prefix}{name}", getattr(self, name)
+        for name, child in self.named_children():
+            yield from child.named_buffers(f"{prefix}{name}.")
+
+    def train(self, mode: bool = True) -> Self:
+        """Training mode (the default) for this module and its submodules; returns self.
+
+        Only BatchNorm behaves differently: batch statistics in training, running ones in eval.
+        """
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> Self:
+        """Evaluation mode, `train(False)`; returns self."""
+        return self.train(False)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every parameter and buffer by dotted name, as ndarray copies (PyTorch's names)."""
+        return state_of(self._slots())
+
+    def load_state_dict(self, mapping: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy arrays into the parameters and buffers by name (see `state_dict`).
+
+        Values may be ndarrays, Tensors or PyTorch tensors; shapes must match, dtypes are
+        cast to the model's. With `strict`, missing and unexpected names are a KeyError.
+        """
+        load_into(type(self).__name__, self._slots(), mapping, strict)
+
+    def _slots(self) -> Iterator[Slot]:
+        for name, parameter in self.named_parameters():
+            yield name, parameter.data, _copier(parameter.data)
+        for name, buffer in self.named_buffers():
+            yield name, buffer, _copier(buffer)
 
     def parameters(self) -> list[Tensor]:
         """Every parameter Tensor."""
@@ -53,11 +114,22 @@ class Module:
 
 
 class Linear(Module):
-    """z = x Wᵀ + b with W of shape (n_out, n_in), as in Nielsen's zˡ = Wˡaˡ⁻¹ + bˡ."""
+    """z = x Wᵀ + b with W of shape (n_out, n_in), as in Nielsen's zˡ = Wˡaˡ⁻¹ + bˡ.
+
+    PyTorch's `nn.Linear(in_features, out_features)`: parameters `weight` and `bias`;
+    `init="pytorch"` draws PyTorch's U(−1/√n_in, 1/√n_in) instead of Nielsen's default.
+    """
 
     def __init__(
-        self, n_in: int, n_out: int, init: str = "nielsen", seed: Seed = None, label: str = "", dtype=np.float64
+        self,
+        n_in: int,
+        n_out: int,
+        init: str = "nielsen",
+        seed: Seed = None,
+        label: str = "",
+        dtype=np.float64,
     ) -> None:
+        check_sizes("Linear", n_in=n_in, n_out=n_out)
         weight, bias = initialiser(init)(n_in, n_out, rng_from(seed))
         self.weight = Tensor(weight.astype(dtype), requires_grad=True, label=f"{label}W".lstrip("."))
         self.bias = Tensor(bias.astype(dtype), requires_grad=True, label=f"{label}b".lstrip("."))
@@ -118,6 +190,18 @@ class TensorMLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP({self.sizes}, activation={self.activation!r}, output_activation={self.output_activation!r})"
+
+
+def check_sizes(op: str, **sizes: Any) -> None:
+    """A ValueError naming `op` unless every size is a positive int."""
+    for name, n in sizes.items():
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"{op}: {name} must be a positive int, got {n!r}")
+
+
+def _copier(array: np.ndarray) -> Any:
+    """Puts a new value into `array` in place, so Tensors and optimisers holding it see it."""
+    return lambda value: np.copyto(array, value)
 
 
 def as_input(x: ArrayLike) -> Tensor:
