@@ -10,6 +10,7 @@ from .engine.derivatives import grad, hessian, hvp, jacobian
 from .engine.graph import topological_order, zero_grad
 from .engine.tensor import Tensor, concatenate, is_grad_enabled, no_grad, stack
 from .engine.value import Value
+from .flow.along import FlowAlong, flow_along
 from .flow.curvature import LayerCurvature, layer_curvature
 from .flow.diagnose import Diagnosis, LayerDiagnosis, diagnose
 from .flow.monitor import Monitor
@@ -17,13 +18,22 @@ from .flow.speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 from .inspection.chain import Chain, Factor, Path, chain
 from .inspection.spread import Spread, WeightShare, spread, weight_share
 from .nn.weights import load_weights, save_weights
-from .render import GraphvizNotFound, draw_chain, draw_diagnosis, draw_graph, draw_layers, save_svg
+from .render import (
+    GraphvizNotFound,
+    draw_chain,
+    draw_diagnosis,
+    draw_flow,
+    draw_graph,
+    draw_layers,
+    save_svg,
+)
 from .render.plots import plot_training
 
 __all__ = [
     "Chain",
     "Diagnosis",
     "Factor",
+    "FlowAlong",
     "GraphvizNotFound",
     "LayerCurvature",
     "LayerDiagnosis",
@@ -41,8 +51,10 @@ __all__ = [
     "diagnose",
     "draw_chain",
     "draw_diagnosis",
+    "draw_flow",
     "draw_graph",
     "draw_layers",
+    "flow_along",
     "grad",
     "hessian",
     "hvp",

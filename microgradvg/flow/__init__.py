@@ -1,6 +1,8 @@
 """An MLP layer by layer: a checked batch, each layer's speed of learning, its curvature, a
-diagnosis of all of it (`diagnose`), and a `Monitor` that records them during training."""
+diagnosis of all of it (`diagnose`), and a `Monitor` that records them during training;
+and the gradient along any sequence of nodes (`flow_along`)."""
 
+from .along import FlowAlong, flow_along
 from .curvature import LayerCurvature, layer_curvature
 from .diagnose import Diagnosis, LayerDiagnosis, diagnose
 from .monitor import Monitor
@@ -8,6 +10,7 @@ from .speeds import LayerFlow, LayerStats, SpeedRecorder, layer_flow
 
 __all__ = [
     "Diagnosis",
+    "FlowAlong",
     "LayerCurvature",
     "LayerDiagnosis",
     "LayerFlow",
@@ -15,6 +18,7 @@ __all__ = [
     "Monitor",
     "SpeedRecorder",
     "diagnose",
+    "flow_along",
     "layer_curvature",
     "layer_flow",
 ]

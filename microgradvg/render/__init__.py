@@ -3,10 +3,12 @@
 `draw_graph(loss)` draws a Value or Tensor graph with every edge's local derivative,
 coloured by the gradient's sign (red > 0, blue < 0) and size (pale: vanishing, dark: exploding);
 `draw_chain(chain(loss, w), k=3)` highlights the top paths; `draw_layers(layer_flow(...))`
-draws an MLP one node per layer, `draw_diagnosis(diagnose(...))` with each layer's verdict. Each returns a `graphviz.Digraph` (shown inline in
-Jupyter, DOT in `.source`); `save_svg(picture, "out.svg")` writes it with `dot`.
+draws an MLP one node per layer, `draw_diagnosis(diagnose(...))` with each layer's verdict,
+`draw_flow(flow_along(...))` any sequence of nodes. Each returns a `graphviz.Digraph`
+(shown inline in Jupyter, DOT in `.source`); `save_svg(picture, "out.svg")` writes it with `dot`.
 """
 
+from .along import draw_flow
 from .chains import draw_chain
 from .diagnosis import draw_diagnosis
 from .graphs import draw_graph
@@ -24,6 +26,7 @@ __all__ = [
     "GraphvizTimeout",
     "draw_chain",
     "draw_diagnosis",
+    "draw_flow",
     "draw_graph",
     "draw_layers",
     "gradient_colour",

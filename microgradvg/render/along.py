@@ -1,0 +1,104 @@
+"""The flow along a sequence of nodes as a picture: one box per node, left to right.
+
+In the style of `draw_layers`: each node shows ‖∂L/∂node‖ with a bar (log scale over the
+nodes drawn) and is coloured on the fixed gradient scale; each edge carries the gain ◀
+back from the next node and the Jacobian gain of the factor between them. Long sequences
+are thinned to at most `max_nodes`, and a dashed edge says how many steps it spans.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+from typing import Any
+
+import graphviz
+
+from . import style
+
+BAR_WIDTH = 90  # points, for the largest gradient drawn
+
+
+def draw_flow(flow: Any, *, title: str = "", max_nodes: int = 16, legend: bool = True) -> graphviz.Digraph:
+    """The picture of `flow` (a `microgradvg.flow_along` result) as a Digraph.
+
+    When there are more than `max_nodes` nodes, evenly spaced ones are drawn (the first
+    and the last always); an edge across skipped nodes carries their combined gain,
+    ‖∂L/∂nodeᵢ‖/‖∂L/∂nodeⱼ‖, and is dashed.
+    """
+    n = len(flow.names)
+    if n == 0:
+        raise ValueError("draw_flow: the flow has no nodes")
+    if max_nodes < 2:
+        raise ValueError(f"draw_flow: max_nodes must be at least 2, got {max_nodes}")
+    shown = _evenly_spaced(n, max_nodes)
+    norms = [float(flow.norms[i]) for i in shown]
+    finite = [v for v in norms if v > 0 and math.isfinite(v)]
+    low, high = (math.log10(min(finite)), math.log10(max(finite))) if finite else (0.0, 0.0)
+    first, last = float(flow.norms[0]), float(flow.norms[-1])
+    caption = []
+    if first > 0 and last > 0:
+        caption.append(
+            f"‖∂L/∂{flow.names[0]}‖ / ‖∂L/∂{flow.names[-1]}‖ = {style.number(first / last, 3)}"
+            f" over {n - 1} step{'' if n == 2 else 's'} back"
+        )
+    caption.append("◀ gain: the gradient's scaling going back one step; J: through the factor between the two alone")
+    graph = style.new_digraph(title, caption, "‖∂L/∂node‖" if legend else None)
+    graph.attr(nodesep="0.3", ranksep="0.3")
+    for i, norm in zip(shown, norms):
+        look = style.look(norm)
+        graph.node(
+            f"n{i}",
+            label=_label(flow.names[i], flow.shapes[i], norm, low, high, look.colour),
+            shape="box",
+            style="rounded,filled",
+            color=look.colour,
+            fillcolor=style.tint(look.colour, 0.88),
+            penwidth=str(look.pen),
+        )
+    for a, b in pairwise(shown):
+        look = style.look(float(flow.norms[b]))
+        if b == a + 1:
+            lines = [f"◀ ×{style.number(float(flow.gains[a]), 3)}", f"J ×{style.number(float(flow.jacobian_gains[a]), 3)}"]
+            dashed = {}
+        else:
+            combined = float(flow.norms[a]) / float(flow.norms[b]) if flow.norms[b] > 0 else math.nan
+            lines = [f"⋯ {b - a} steps", f"◀ ×{style.number(combined, 3)}"]
+            dashed = {"style": "dashed"}
+        label = "<" + "<BR/>".join(style.escape(line) for line in lines) + ">"
+        graph.edge(f"n{a}", f"n{b}", label=label, color=look.colour, penwidth=str(look.pen), **dashed)
+    graph.node(
+        "loss",
+        label=style.html_lines("<B>loss L</B>", f"L = {style.number(float(flow.loss))}"),
+        shape="box",
+        style="rounded,filled",
+        color=style.INK,
+        fillcolor="#f4f4f4",
+    )
+    graph.edge(f"n{shown[-1]}", "loss", color=style.INK, penwidth="1.0")
+    return graph
+
+
+def _evenly_spaced(n: int, most: int) -> list[int]:
+    if n <= most:
+        return list(range(n))
+    return sorted({round(k * (n - 1) / (most - 1)) for k in range(most)})
+
+
+def _label(name: str, shape: tuple, norm: float, low: float, high: float, colour: str) -> str:
+    rows = [
+        f"<B>{style.escape(name)}</B>",
+        f'<FONT POINT-SIZE="9">{"×".join(map(str, shape)) or "scalar"}</FONT>',
+        f"‖∂L/∂·‖ <B>{style.number(norm, 3)}</B>",
+    ]
+    if norm > 0 and math.isfinite(norm):
+        fraction = (math.log10(norm) - low) / (high - low) if high > low else 1.0
+        filled = max(1, round(BAR_WIDTH * fraction))
+        rest = BAR_WIDTH - filled
+        spacer = f'<TD WIDTH="{rest}" HEIGHT="7" BGCOLOR="white"></TD>' if rest > 0 else ""
+        rows.append(
+            '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
+            f'<TR><TD WIDTH="{filled}" HEIGHT="7" BGCOLOR="{colour}"></TD>{spacer}</TR></TABLE>'
+        )
+    cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
