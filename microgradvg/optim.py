@@ -1,10 +1,12 @@
-"""Optimisers that update parameters in place from their `.grad`: `SGD` and `Adam`.
+"""Optimisers that update parameters in place from their `.grad`: `SGD` and `Adam`;
+`clip_grad_norm` bounds the gradient's global norm before a step.
 
 Both work on Tensor parameters (ndarray data) and on scalar `Value`s.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -103,3 +105,20 @@ class Adam(Optimizer):
                 p.data -= update
             else:
                 p.data -= float(update)
+
+
+def clip_grad_norm(params: Iterable[Any], max_norm: float) -> float:
+    """Scale every gradient by min(1, max_norm/‖g‖), ‖g‖ the norm of all of them together.
+
+    PyTorch's `clip_grad_norm_`: the remedy for exploding gradients (Pascanu et al. 2013)
+    keeps the step's direction and bounds its length. Returns ‖g‖ before clipping.
+    """
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm: max_norm must be > 0, got {max_norm!r}")
+    held = [p for p in params if p.grad is not None]
+    total = math.sqrt(sum(float(np.sum(np.square(p.grad.data if type(p.grad) is Tensor else p.grad))) for p in held))
+    if total > max_norm:
+        scale = max_norm / total
+        for p in held:
+            p.grad = p.grad * scale
+    return total

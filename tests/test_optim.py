@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from microgradvg import Tensor, Value
-from microgradvg.optim import SGD, Adam
+from microgradvg.optim import SGD, Adam, clip_grad_norm
+from microgradvg.testing import arrays
 
 A = np.array([[2.0, -1.0, 0.5], [0.3, 1.5, -2.0]])
 Y = np.array([1.0, -0.5])
@@ -172,3 +175,17 @@ def test_zero_grad_clears_a_parameter_added_to_the_list_later() -> None:
     first.grad, later.grad = np.ones(1), 3.0
     opt.zero_grad()
     assert first.grad is None and later.grad == 0.0
+
+
+@given(grads=st.lists(arrays((3,)), min_size=1, max_size=3), max_norm=st.floats(0.1, 10.0))
+def test_clip_grad_norm_scales_all_gradients_together_to_at_most_max_norm(grads, max_norm) -> None:
+    params = [Tensor(np.zeros(3), requires_grad=True) for _ in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.copy()
+    total = float(np.sqrt(sum(np.sum(g**2) for g in grads)))
+    assert clip_grad_norm(params, max_norm) == pytest.approx(total, rel=1e-12)
+    scale = min(1.0, max_norm / total) if total > 0 else 1.0
+    for p, g in zip(params, grads):
+        np.testing.assert_allclose(p.grad, g * scale, rtol=1e-12)
+    with pytest.raises(ValueError, match="clip_grad_norm: max_norm must be > 0"):
+        clip_grad_norm(params, 0.0)

@@ -25,6 +25,7 @@ from ..experiments import (
     train_monitored,
 )
 from ..nn.activations import slope_symbol
+from .deep_commands import run_recurrent, run_residual
 from .options import (
     CHAIN_SVG,
     DASHBOARD_SVG,
@@ -199,6 +200,8 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "vanishing": run_vanishing,
     "exploding": run_exploding,
     "diagnose": run_diagnose,
+    "residual": run_residual,
+    "recurrent": run_recurrent,
 }
 
 

@@ -10,6 +10,7 @@ import argparse
 import itertools
 import math
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,7 +20,7 @@ from ..nn.activations import ACTIVATIONS as NETWORK_ACTIVATIONS
 from ..nn.costs import COSTS as NETWORK_COSTS
 
 PROG = "microgradvg"
-COMMANDS = ("vanishing", "exploding", "diagnose")  # the first is the default
+COMMANDS = ("vanishing", "exploding", "diagnose", "residual", "recurrent")  # the first is the default
 DEFAULT_SIZES = "784,30,30,30,30,10"
 DEFAULT_EXAMPLES = 1000  # images averaged over when --examples is not given (all, if fewer)
 MAX_WEIGHTS = 20_000_000  # ~160 MB of float64: beyond this a laptop starts to swap
@@ -32,6 +33,12 @@ EXPLODING_SVG = "exploding_chain.svg"
 DIAGNOSIS_SVG = "diagnosis.svg"
 DIAGNOSIS_AFTER_SVG = "diagnosis_after_training.svg"
 DASHBOARD_SVG = "training.svg"
+RESIDUAL_FLOW_SVG = "residual_flow.svg"
+PLAIN_FLOW_SVG = "plain_flow.svg"
+BLOCK_SPEEDS_SVG = "speed_per_block.svg"
+BY_LENGTH_SVG = "paths_by_length.svg"
+THROUGH_TIME_SVG = "through_time.svg"
+MAX_BLOCKS, MAX_WIDTH, MAX_STEPS, MAX_HIDDEN = 200, 128, 500, 128  # each run well under 30 s
 
 
 class CommandError(Exception):
@@ -79,6 +86,24 @@ examples:
   microgradvg diagnose --epochs 20 --out out/diagnosis
 """
 
+RESIDUAL_EXAMPLES = """\
+examples:
+  # 50 tanh blocks with skips against the same 50 without, on 200 embedded digits
+  microgradvg residual
+  # LayerNorm inside every block, SVGs in out/layernorm
+  microgradvg residual --norm layer --out out/layernorm
+  # a shallower, wider network of ReLU blocks
+  microgradvg residual --blocks 20 --width 64 --activation relu
+"""
+
+RECURRENT_EXAMPLES = """\
+examples:
+  # tanh RNNs with ρ(W_hh) = 0.9 and 2 over 100 steps, two LSTMs, gradient clipping
+  microgradvg recurrent
+  # three radii, 200 steps
+  microgradvg recurrent --radius 0.5,1,1.5 --steps 200 --out out/rnn
+"""
+
 MAIN_EXAMPLES = f"""\
 Without a command, microgradvg runs `vanishing`. `microgradvg COMMAND --help` lists
 each command's options.
@@ -87,6 +112,10 @@ each command's options.
   microgradvg exploding --out out/
   # converged, or just vanishing? each layer of your own network, with a verdict
   microgradvg diagnose --weights mlp.npz --out out/
+  # skip connections: 50 residual blocks against 50 plain ones, the gradient by path length
+  microgradvg residual --out out/
+  # vanishing and exploding through time: tanh RNNs, an LSTM, gradient clipping
+  microgradvg recurrent --out out/
 """
 
 
@@ -196,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_out(exploding)
     _add_diagnose(commands)
+    _add_residual(commands)
+    _add_recurrent(commands)
     return parser
 
 
@@ -259,6 +290,111 @@ def _add_diagnose(commands: argparse._SubParsersAction) -> None:
     )
     _add_out(diagnose)
     diagnose.add_argument("--quiet", action="store_true", help="no progress bar while training")
+
+
+def _add_residual(commands: argparse._SubParsersAction) -> None:
+    """The `residual` command's options."""
+    residual = commands.add_parser(
+        "residual",
+        help="skip connections: a deep residual MLP against a plain one, gradient by path length",
+        description=_paragraph(
+            "Build a deep MLP of tanh blocks (Linear, optional norm, activation) on the embedded "
+            "digits, once with a skip around every block (x + block(x)) and once without; print "
+            "each block's speed of learning ‖∂C/∂b‖ at initialisation in both, and the gradient "
+            "of the first layer's bias split by path length, computed exactly (Veit et al. 2016). "
+            f"Writes {RESIDUAL_FLOW_SVG}, {PLAIN_FLOW_SVG}, {BLOCK_SPEEDS_SVG} and {BY_LENGTH_SVG}."
+        ),
+        epilog=RESIDUAL_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    residual.add_argument(
+        "--blocks", type=bounded_int(MAX_BLOCKS), default=50, metavar="N",
+        help=f"number of blocks, at most {MAX_BLOCKS} (default %(default)s)",
+    )
+    residual.add_argument(
+        "--width", type=bounded_int(MAX_WIDTH), default=30, metavar="N",
+        help=f"neurons per block, at most {MAX_WIDTH} (default %(default)s)",
+    )
+    residual.add_argument(
+        "--activation", choices=ACTIVATIONS, default="tanh", help="the blocks' activation (default %(default)s)",
+    )
+    residual.add_argument(
+        "--norm", choices=("none", "layer", "batch"), default="none",
+        help="LayerNorm or BatchNorm1d after each block's Linear (default %(default)s)",
+    )
+    residual.add_argument(
+        "--examples", type=bounded_int(EMBEDDED_SIZE), default=200, metavar="N",
+        help=f"the first N embedded digits, at most {EMBEDDED_SIZE} (default %(default)s)",
+    )
+    residual.add_argument(
+        "--seed", type=non_negative_int, default=0, metavar="N", help="seed of the weights (default %(default)s)",
+    )
+    _add_out(residual)
+
+
+def _add_recurrent(commands: argparse._SubParsersAction) -> None:
+    """The `recurrent` command's options."""
+    recurrent = commands.add_parser(
+        "recurrent",
+        help="vanishing and exploding through time: tanh RNNs, LSTMs and gradient clipping",
+        description=_paragraph(
+            "On a synthetic sequence x ~ N(0, 1) with the loss on the last hidden state, follow "
+            "‖∂L/∂hₜ‖ back through time for tanh RNNs whose W_hh is scaled to each spectral "
+            "radius (below 1 it vanishes, above 1 it explodes; Pascanu et al. 2013) and "
+            "‖∂L/∂cₜ‖ for two LSTMs (forget-gate bias 0 and --forget-bias); then one SGD step "
+            "of the exploding RNN with and without clipping the gradient's norm. Writes "
+            f"{THROUGH_TIME_SVG} and one flow picture per network."
+        ),
+        epilog=RECURRENT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    recurrent.add_argument(
+        "--steps", type=bounded_int(MAX_STEPS), default=100, metavar="T",
+        help=f"sequence length, at most {MAX_STEPS} (default %(default)s)",
+    )
+    recurrent.add_argument(
+        "--hidden", type=bounded_int(MAX_HIDDEN), default=32, metavar="H",
+        help=f"hidden size, at most {MAX_HIDDEN} (default %(default)s)",
+    )
+    recurrent.add_argument(
+        "--radius", type=radii, default=(0.9, 2.0), metavar="ρ,ρ,…",
+        help="spectral radii of W_hh, comma-separated, each in (0, 10] (default 0.9,2)",
+    )
+    recurrent.add_argument(
+        "--forget-bias", type=finite_float, default=3.0, metavar="B",
+        help="added to the second LSTM's forget-gate bias (default %(default)s)",
+    )
+    recurrent.add_argument(
+        "--clip", type=positive_float, default=1.0, metavar="N",
+        help="max norm of the clipped gradient (default %(default)s)",
+    )
+    recurrent.add_argument(
+        "--lr", type=positive_float, default=0.1, metavar="η", help="learning rate of the step (default %(default)s)",
+    )
+    recurrent.add_argument(
+        "--seed", type=non_negative_int, default=0, metavar="N", help="seed of weights and data (default %(default)s)",
+    )
+    _add_out(recurrent)
+
+
+def bounded_int(most: int) -> Callable[[str], int]:
+    """A whole number in 1..most (argparse type)."""
+
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most}, got {value}")
+        return value
+
+    return parse
+
+
+def radii(text: str) -> tuple[float, ...]:
+    """'0.9,2' → (0.9, 2.0): one to six spectral radii in (0, 10] (argparse type)."""
+    values = tuple(finite_float(part.strip()) for part in text.split(","))
+    if not 1 <= len(values) <= 6 or not all(0 < v <= 10 for v in values):
+        raise argparse.ArgumentTypeError(f"expected one to six numbers in (0, 10] like 0.9,2, got {text!r}")
+    return values
 
 
 def _add_out(parser: argparse.ArgumentParser) -> None:
