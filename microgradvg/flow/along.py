@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.backprop import grad
+from ..engine.derivatives import grad
 from ..engine.tensor import Tensor, is_grad_enabled
 from ..formatting import DASH, aligned_table, significant
 from ..inspection.chain import chain
