@@ -28,6 +28,7 @@ from .render import (
     save_svg,
 )
 from .render.plots import plot_training
+from .render.spread_plots import plot_spread, plot_weight_share
 
 __all__ = [
     "Chain",
@@ -64,7 +65,9 @@ __all__ = [
     "layer_flow",
     "load_weights",
     "no_grad",
+    "plot_spread",
     "plot_training",
+    "plot_weight_share",
     "save_svg",
     "save_weights",
     "spread",

@@ -8,7 +8,7 @@ cancel; `weight_share(layer)` measures how concentrated a layer's gradient is.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ class Spread:
     `top_sum` is the sum of the `top` largest |p|, and `top_share` = Σ_top |p| / Σ|p|
     the share of the magnitude they carry. For a Tensor wrt each (path, element) is
     one contribution: `total` and `top_sum` are arrays, the rest sum over elements.
+    `chain` is the Chain it was measured on (for `plot_spread`, which draws its paths).
     """
 
     name: str
@@ -41,6 +42,7 @@ class Spread:
     top: int
     top_sum: Any
     top_share: float
+    chain: Chain | None = field(default=None, repr=False, compare=False)  # for its paths
 
     def __str__(self) -> str:
         size = _l1 if isinstance(self.total, np.ndarray) else significant
@@ -99,6 +101,7 @@ def spread(chain_or_output: Chain | Value | Tensor, wrt: Value | Tensor | None =
     return Spread(
         name, owner.num_paths, owner.total, positive[0], -negative[0], magnitude,
         _ratio(abs(owner.total), magnitude), len(shown), top_sum, _ratio(top_abs, magnitude),
+        owner,
     )
 
 
@@ -113,7 +116,7 @@ def _tensor_spread(owner: Chain, name: str, top: int) -> Spread:
     return Spread(
         name, owner.num_paths, owner.total, positive, negative, magnitude,
         _ratio(float(np.abs(owner.total).sum()), magnitude), len(shown), top_sum,
-        _ratio(top_abs, magnitude),
+        _ratio(top_abs, magnitude), owner,
     )
 
 
@@ -163,7 +166,7 @@ def weight_share(gradients: Any, top: float = 0.1) -> WeightShare:
     """
     if not 0.0 < top <= 1.0:
         raise ValueError(f"weight_share: top is a fraction of the weights, in (0, 1]; got {top!r}")
-    g = np.sort(np.abs(_flat_gradients(gradients)))  # ascending
+    g = np.sort(np.abs(flat_gradients(gradients)))  # ascending
     n = g.size
     if n == 0:
         raise ValueError("weight_share: no gradients given")
@@ -185,7 +188,8 @@ def _effective_number(g: np.ndarray) -> float:
     return float(scaled.sum() ** 2 / np.dot(scaled, scaled))
 
 
-def _flat_gradients(gradients: Any) -> np.ndarray:
+def flat_gradients(gradients: Any) -> np.ndarray:
+    """Every gradient held by `gradients` (as `weight_share` takes them), flat, in float64."""
     if hasattr(gradients, "parameters") and callable(gradients.parameters):
         gradients = gradients.parameters()
     if isinstance(gradients, np.ndarray):
@@ -208,4 +212,4 @@ def _flat_gradients(gradients: Any) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-__all__ = ["Spread", "WeightShare", "spread", "weight_share"]
+__all__ = ["Spread", "WeightShare", "flat_gradients", "spread", "weight_share"]

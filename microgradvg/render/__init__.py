@@ -6,6 +6,7 @@ coloured by the gradient's sign (red > 0, blue < 0) and size (pale: vanishing, d
 draws an MLP one node per layer, `draw_diagnosis(diagnose(...))` with each layer's verdict,
 `draw_flow(flow_along(...))` any sequence of nodes. Each returns a `graphviz.Digraph`
 (shown inline in Jupyter, DOT in `.source`); `save_svg(picture, "out.svg")` writes it with `dot`.
+`plot_spread(chain)` and `plot_weight_share(layer)` chart cancellation with matplotlib.
 """
 
 from .along import draw_flow
@@ -13,6 +14,7 @@ from .chains import draw_chain
 from .diagnosis import draw_diagnosis
 from .graphs import draw_graph
 from .layers import draw_layers
+from .spread_plots import plot_spread, plot_weight_share
 from .style import DECADE_COLOURS, NEGATIVE_COLOURS, POSITIVE_COLOURS, ZERO_COLOUR, gradient_colour
 from .svg import GraphvizFailed, GraphvizNotFound, GraphvizTimeout, save_svg
 
@@ -30,5 +32,7 @@ __all__ = [
     "draw_graph",
     "draw_layers",
     "gradient_colour",
+    "plot_spread",
+    "plot_weight_share",
     "save_svg",
 ]
