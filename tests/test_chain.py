@@ -463,7 +463,7 @@ def test_tensor_mlp_chain_and_table() -> None:
         J = path.jacobian_product()
         assert np.allclose(J.reshape(weight.shape), path.product)
     text = str(c)
-    for column in ("J shape", "‖J‖", "gain", "‖path grad‖ at parent", "2 paths, ‖total‖ ="):
+    for column in ("J shape", "‖J‖", "gain", "‖path grad‖", "2 paths, ‖total‖ ="):
         assert column in text
     assert "6×12" in text  # the linear factor ∂z¹/∂W¹: z¹ is 2×3, W¹ is 3×4
 

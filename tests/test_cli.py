@@ -151,7 +151,7 @@ def test_default_run_is_nielsens_network_next_to_the_book(
     assert rows[:, 4].tolist() == [0.003, 0.017, 0.070, 0.285]
     # The book's point, reproduced: each layer back learns several times more slowly.
     assert (np.diff(rows[:, 3]) > 0).all() and rows[-1, 3] / rows[0, 3] > 20
-    assert "more slowly than the last" in out
+    assert "more slowly than hidden layer 4, the last hidden layer" in " ".join(out.split())
     assert_svg(tmp_path / "out" / "layer_flow.svg")
     assert_svg(tmp_path / "out" / "chain_b1.svg")
     assert staging_leftovers(tmp_path) == []

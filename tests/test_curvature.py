@@ -234,17 +234,26 @@ def test_curvature_leaves_gradients_alone() -> None:
     assert all(p.grad is m for p, m in zip(params, markers))
 
 
-def test_table_shows_curvature_next_to_speed() -> None:
+def test_table_shows_curvature_under_the_speeds() -> None:
     model, x, y, cost = build([4, 5, 5, 3], 8, CASES[0], "nielsen", 3)
     flow = layer_flow(model, x, y, cost=cost, curvature=True, lr=0.1)
     assert flow.learning_rate == 0.1 and len(flow.curvature) == 3
     lines = str(flow).splitlines()
-    assert {"κˡ", "1/κˡ"} <= set(lines[1].split()) and "steps at η=0.1" in lines[1]
-    assert "‖∂C/∂bˡ‖" in lines[1]
-    assert len({len(line) for line in lines[1:5]}) == 1
+    assert "‖∂C/∂bˡ‖" in lines[1] and "κˡ" not in lines[1]  # two tables, stacked
+    header = lines.index("Curvature along each layer's own gradient") + 1
+    assert {"κˡ", "1/κˡ", "‖g‖/κˡ"} <= set(lines[header].split())
+    assert "steps at η=0.1" in lines[header]
+    assert len({len(line) for line in lines[header:header + 4]}) == 1
+    for c, row in zip(flow.curvature, lines[header + 1:header + 4]):
+        cells = row.split()
+        assert cells[0] == str(c.layer) and float(cells[1]) == pytest.approx(c.gradient_norm, rel=1e-3)
+        if c.step_size is not None:  # ‖g‖/κ, the distance to the parabola's lowest point
+            assert float(cells[3]) == pytest.approx(c.gradient_norm / c.curvature, rel=1e-3)
     assert "κˡ = gᵀHg/gᵀg" in str(flow)
     plain = str(layer_flow(model, x, y, cost=cost, curvature=True))
     assert "steps at" not in plain
+    alone = layer_curvature(model, x, y, cost, lr=0.1)
+    assert alone == flow.curvature and str(alone) in str(flow)
 
 
 def test_recorder_with_curvature() -> None:

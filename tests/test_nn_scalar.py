@@ -335,3 +335,10 @@ def test_a_neurons_nodes_are_labelled_so_chains_read_neuron_by_neuron() -> None:
     hidden = [parent for parent in out.parents if parent.op == "tanh"]
     assert sorted(node.label for node in hidden) == ["L1.n0.a", "L1.n1.a", "L1.n2.a"]
     assert sorted(node.parents[0].label for node in hidden) == ["L1.n0.z", "L1.n1.z", "L1.n2.z"]
+
+
+def test_repr_says_the_engine_the_sizes_and_the_activations():
+    assert repr(ScalarMLP(2, [4, 4, 1])) == "ScalarMLP(2, [4, 4, 1], relu→linear)"
+    sigmoid = ScalarMLP(2, [4, 4, 1], activation="sigmoid", output_activation="sigmoid")
+    assert repr(sigmoid) == "ScalarMLP(2, [4, 4, 1], sigmoid→sigmoid)"
+    assert repr(ScalarMLP(3, [1], output_activation="tanh")) == "ScalarMLP(3, [1], tanh)"

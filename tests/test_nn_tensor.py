@@ -373,3 +373,12 @@ def test_one_training_step_lowers_the_loss() -> None:
     optimiser.step()
     after = cross_entropy(model(X), Y)
     assert after.item() < before.item()
+
+
+def test_repr_says_the_engine_the_sizes_the_activations_and_a_narrow_dtype() -> None:
+    assert repr(MLP([784, 30, 10])) == "TensorMLP([784, 30, 10], sigmoid→sigmoid)"
+    assert repr(MLP([2, 4, 1], activation="relu", output_activation="linear")) == (
+        "TensorMLP([2, 4, 1], relu→linear)"
+    )
+    assert repr(MLP([3, 2], activation="tanh", dtype=np.float32)) == "TensorMLP([3, 2], tanh, float32)"
+    assert repr(MLP(2, [4, 1])).startswith("ScalarMLP(")  # the two engines no longer look alike

@@ -526,7 +526,8 @@ def test_layer_view_of_nielsens_network() -> None:
         ("layer5", "cost"),
     ]
     assert "‖W²‖₂ 2" in edges[("layer1", "layer2")] and "gain ×0.254" in edges[("layer1", "layer2")]
-    assert "layer 1 learns 453× slower than layer 5" in source
+    # The book's comparison: first hidden layer against the last hidden one, not the output.
+    assert "hidden layer 1 learns 93.3× more slowly than hidden layer 4, the last hidden layer" in source  # 0.2705 / 0.0029
 
 
 @needs_dot

@@ -65,7 +65,7 @@ def run_vanishing(options: argparse.Namespace) -> int:
         # One image, not the whole batch: its Jacobians are 30 × 30, cheap to show and draw.
         chain = first_layer_chain(model, setup, images[0], targets[0])
         say()
-        say(f"Where it fades: the factors of ∂Cₓ/∂b¹ for the first image (seed {options.seed}); "
+        say(f"Where it fades: the factors of ∂Cₓ/∂b¹ for the first image (seed {options.seed});\n"
             f"each layer back is a {slope_symbol([setup.activation])}(zˡ) and a W factor, "
             "and their gains multiply.")
         say(chain)
@@ -113,7 +113,7 @@ def run_exploding(options: argparse.Namespace) -> int:
         factors = chain(cost, bias)
         each = options.weight / 4
         say(f"Nielsen's exploding gradient: {options.layers} sigmoid neurons in a row, every "
-            f"w = {options.weight:g}, biases chosen so every z = 0 and σ'(z) = 1/4.")
+            f"w = {options.weight:g},\nbiases chosen so every z = 0 and σ'(z) = 1/4.")
         say(f"So each layer the gradient goes back through multiplies it by w·σ'(z) = {each:g}.")
         say()
         say(factors)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import math
 import os
 import sys
+import textwrap
 
 import numpy as np
 
 from ..experiments import InitialSpeeds, Setup
 from ..formatting import aligned_table
 
+WIDTH = 100  # the report fits a 100-column terminal: tables by construction, prose wrapped
 SLOPE_BOUNDS = {
     "sigmoid": "σ'(z) ≤ 1/4",
     "tanh": "tanh'(z) ≤ 1",
@@ -61,12 +63,13 @@ def speed_report(speeds: InitialSpeeds, source: str, count: int) -> str:
         )
     ]
     lines = [
-        f"Speed of learning at initialisation: ‖∂C/∂bˡ‖, C averaged over {count} images of {source}",
+        textwrap.fill(f"Speed of learning at initialisation: ‖∂C/∂bˡ‖, C averaged over {count} "
+                      f"images of {source}", WIDTH),
         f"network {list(setup.sizes)}: {describe(setup)}",
         "",
         *aligned_table(header, rows),
         "",
-        explanation(speeds.median, setup.activation),
+        explanation(speeds.median, setup.activation, speeds.first_seed, seed_range),
     ]
     if book is None:
         lines.append("(The book gives values only for 784,30,30,10, 784,30,30,30,10 and "
@@ -76,24 +79,35 @@ def speed_report(speeds: InitialSpeeds, source: str, count: int) -> str:
     return "\n".join(lines)
 
 
-def explanation(speeds: np.ndarray, activation: str) -> str:
-    """One sentence comparing the first and the last hidden layer's speeds."""
+def explanation(
+    speeds: np.ndarray, activation: str, first_seed: np.ndarray | None = None, seeds: str = ""
+) -> str:
+    """The book's comparison: the first hidden layer against the last hidden layer.
+
+    `speeds` are the median ‖∂C/∂bˡ‖ per hidden layer over `seeds` ("seeds 0–4"); with
+    `first_seed`, the same ratio for the first seed's network, the one the pictures draw.
+    Wrapped to 100 columns.
+    """
     if len(speeds) < 2:
         return "One hidden layer: nothing to compare it with; try --sizes 784,30,30,30,30,10."
     first, last = float(speeds[0]), float(speeds[-1])
+    layers = f"hidden layer 1 (the first) and hidden layer {len(speeds)} (the last hidden layer)"
     if not (first > 0 and last > 0 and math.isfinite(first) and math.isfinite(last)):
-        return f"The first hidden layer's speed is {first:.3g}, the last's {last:.3g}."
+        return textwrap.fill(f"The speeds of {layers} are {first:.3g} and {last:.3g}.", WIDTH)
     ratio = last / first
-    both = f"({first:.3g} vs {last:.3g}, medians)"
+    both = f"{first:.3g} vs {last:.3g}, medians over {seeds or 'the seeds'}"
+    if first_seed is not None and len(speeds) > 1 and first_seed[0] > 0:
+        both += f"; {_times(float(first_seed[-1] / first_seed[0]))} for the first seed's network"
     why = f"each layer back multiplies the gradient by {SLOPE_BOUNDS[activation]} and by a weight matrix"
+    compared = f"Hidden layer 1 learns {{}} than hidden layer {len(speeds)}, the last hidden layer ({both})"
     if ratio >= 2:
-        return (f"The first hidden layer learns {_times(ratio)} more slowly than the last {both}: "
-                f"{why}, so the gradient vanishes on its way back.")
-    if ratio <= 0.5:
-        return (f"The first hidden layer learns {_times(1 / ratio)} faster than the last {both}: "
-                f"{why}, and here the gradient grows on its way back.")
-    return (f"The first and last hidden layers learn at similar speeds {both}, within a factor "
-            f"{_times(max(ratio, 1 / ratio))}: the gradient neither vanishes nor explodes.")
+        text = f"{compared.format(_times(ratio) + ' more slowly')}: {why}, so the gradient vanishes on its way back."
+    elif ratio <= 0.5:
+        text = f"{compared.format(_times(1 / ratio) + ' faster')}: {why}, and here the gradient grows on its way back."
+    else:
+        text = (f"The first and last hidden layers learn at similar speeds ({both}), within a factor "
+                f"{_times(max(ratio, 1 / ratio))}: the gradient neither vanishes nor explodes.")
+    return textwrap.fill(text, WIDTH)
 
 
 def _times(ratio: float) -> str:

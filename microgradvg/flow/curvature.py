@@ -14,7 +14,7 @@ import numpy as np
 
 from ..engine.derivatives import grad, hvp_from_gradients
 from ..engine.tensor import Tensor, is_grad_enabled, no_grad
-from ..formatting import optional
+from ..formatting import aligned_table, optional
 from ..nn.tensor import TensorMLP
 from .batch import Batch, Model, check_batch, tensor_forward, tensor_twin
 
@@ -43,10 +43,28 @@ class LayerCurvature:
     steps_needed: float | None
     learning_rate: float | None
 
+    @property
+    def distance(self) -> float | None:
+        """‖g‖/κ: how far along −g/‖g‖ the quadratic model's minimum lies (None if κ ≤ 0)."""
+        return None if self.step_size is None else self.gradient_norm * self.step_size
+
+
+class LayerCurvatures(list[LayerCurvature]):
+    """`layer_curvature`'s result: a list with one `LayerCurvature` per layer, printed as a table."""
+
+    def __init__(self, curvatures: list[LayerCurvature], learning_rate: float | None) -> None:
+        super().__init__(curvatures)
+        self.learning_rate = learning_rate
+
+    def __str__(self) -> str:
+        return "\n".join(curvature_table(self, self.learning_rate))
+
+    __repr__ = __str__
+
 
 def layer_curvature(
     model: Model, x: Any, y: Any, cost: str = "cross_entropy", lr: float | None = None
-) -> list[LayerCurvature]:
+) -> LayerCurvatures:
     """κˡ, 1/κˡ, the predicted and actual decrease and the steps at rate `lr`, for l = 1..L.
 
     One forward pass and g = ∂C/∂θ built with create_graph=True, then per layer
@@ -68,7 +86,7 @@ def check_recording(caller: str, lr: float | None) -> None:
         raise ValueError(f"{caller}: the learning rate lr must be > 0, got {lr!r}")
 
 
-def curvature_of(model: Model, batch: Batch, lr: float | None) -> list[LayerCurvature]:
+def curvature_of(model: Model, batch: Batch, lr: float | None) -> LayerCurvatures:
     """`layer_curvature` on a batch already checked."""
     net = model if isinstance(model, TensorMLP) else tensor_twin(model)
     inputs, targets = batch.inputs, batch.targets
@@ -108,20 +126,42 @@ def curvature_of(model: Model, batch: Batch, lr: float | None) -> list[LayerCurv
                 learning_rate=lr,
             )
         )
-    return results
+    return LayerCurvatures(results, lr)
 
 
-def curvature_columns(
+def curvature_table(curvatures: list[LayerCurvature], lr: float | None) -> list[str]:
+    """The lines of the curvature table printed under the layer-flow table, notes included.
+
+    Along the unit direction u = g/‖g‖ the quadratic model is C(θ − t·u) ≈ C − t‖g‖ + ½κt²,
+    a parabola lowest at the distance t = ‖g‖/κ, reached by the step g/κ.
+    """
+    header, rows = curvature_cells(curvatures, lr)
+    notes = [
+        "κˡ = gᵀHg/gᵀg for layer l's own gradient g (its W and b), other layers fixed:",
+        "  C(θ − t·g/‖g‖) ≈ C − t‖g‖ + ½κˡt², lowest at the distance t = ‖g‖/κˡ (step g/κˡ).",
+        "ΔC: the decrease for the step g/κˡ on layer l alone, predicted ½‖g‖²/κˡ and measured.",
+    ]
+    if any(c.curvature is not None and c.curvature <= 0 for c in curvatures):
+        notes.append("κˡ ≤ 0: the cost curves down along −g, no minimum in the quadratic model (—).")
+    if any(c.curvature is None for c in curvatures):
+        notes.append("κˡ —: the layer's gradient is exactly 0.")
+    return ["Curvature along each layer's own gradient", *aligned_table(header, rows), *notes]
+
+
+def curvature_cells(
     curvatures: list[LayerCurvature], lr: float | None
-) -> tuple[list[str], list[list[str]], list[str]]:
-    """Extra header cells, one row of cells per layer, and footnotes for the `LayerFlow` table."""
-    header = ["κˡ", "1/κˡ", "pred. ΔC", "actual ΔC"]
+) -> tuple[list[str], list[list[str]]]:
+    """The curvature table's header and one row of cells per layer."""
+    header = ["layer", "‖g‖", "κˡ", "‖g‖/κˡ", "1/κˡ", "pred. ΔC", "actual ΔC"]
     if lr is not None:
         header.append(f"steps at η={lr:g}")
     rows = []
     for c in curvatures:
         row = [
+            str(c.layer),
+            f"{c.gradient_norm:.3e}",
             optional(c.curvature, ".3e"),
+            optional(c.distance, ".3e"),
             optional(c.step_size, ".3e"),
             optional(c.predicted_decrease, ".3e"),
             optional(c.actual_decrease, ".3e"),
@@ -129,11 +169,4 @@ def curvature_columns(
         if lr is not None:
             row.append(optional(c.steps_needed, ".3g"))
         rows.append(row)
-    notes = [
-        "κˡ = gᵀHg/gᵀg along layer l's own gradient g (its W and b); ΔC for the step g/κˡ on layer l alone.",
-    ]
-    if any(c.curvature is not None and c.curvature <= 0 for c in curvatures):
-        notes.append("κˡ ≤ 0: no minimum along −g in the quadratic model, so no finite step (—).")
-    if any(c.curvature is None for c in curvatures):
-        notes.append("κˡ —: the layer's gradient is exactly 0.")
-    return header, rows, notes
+    return header, rows

@@ -28,7 +28,7 @@ from .batch import (
     tensor_twin,
     weight_matrices,
 )
-from .curvature import LayerCurvature, check_recording, curvature_columns, curvature_of
+from .curvature import LayerCurvature, check_recording, curvature_of, curvature_table
 
 
 @dataclass(frozen=True)
@@ -111,22 +111,19 @@ class LayerFlow:
             ]
             for s, activation in zip(self.layers, self.activations)
         ]
-        notes: list[str] = []
-        if self.curvature is not None:
-            extra_header, extra_rows, notes = curvature_columns(self.curvature, self.learning_rate)
-            header += extra_header
-            rows = [row + extra for row, extra in zip(rows, extra_rows)]
         lines = [
             f"Layer flow · cost {self.cost} · batch of {self.batch_size} examples · C = {self.loss:.6g}",
             *aligned_table(header, rows),
         ]
-        if slope == "f'":
-            notes.insert(0, "f'(zˡ): the slope of layer l's own activation (act).")
         if self.cost == "cross_entropy":
-            notes.insert(
-                0, "cross-entropy: δᴸ = aᴸ − y, so σ'(zᴸ) of the last layer does not enter."
-            )
-        return "\n".join(lines + notes)
+            lines.append("cross-entropy: δᴸ = aᴸ − y, so σ'(zᴸ) of the last layer does not enter.")
+        if slope == "f'":
+            lines.append("f'(zˡ): the slope of layer l's own activation (act).")
+        if self.curvature is not None:
+            # A second table under the first, not more columns: together they would be
+            # some 160 characters wide, and wrap away from their headers in a terminal.
+            lines += ["", *curvature_table(self.curvature, self.learning_rate)]
+        return "\n".join(lines)
 
     __repr__ = __str__
 

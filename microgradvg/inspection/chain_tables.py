@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # for the annotations only: chain imports this module
 
 # Paths longer than this print their first and last few factors only.
 LONG_PATH = 24
+WIDTH = 100  # a terminal's columns: a wider table cuts its op names
 
 
 def chain_table(chain: Chain, shown: list[Path]) -> str:
@@ -62,7 +63,11 @@ def _summary(chain: Chain, shown: list[Path]) -> str:
 
 
 def path_table(path: Path, title: str = "") -> str:
-    """The aligned factor-by-factor table of one path, headed by `title` if given."""
+    """The aligned factor-by-factor table of one path, headed by `title` if given.
+
+    A Tensor path's last column, ‖path grad‖, is the norm of the path's gradient at the
+    factor's parent: the seed times the Jacobians from the output down to that parent.
+    """
     if path.chain.is_tensor:
         return _tensor_path_table(path, title)
     return _value_path_table(path, title)
@@ -107,7 +112,7 @@ def _tensor_path_table(path: Path, title: str) -> str:
         ])
     summary = f"‖product‖ = {significant(float(np.linalg.norm(path.product)))}"
     return _with_heading(path, title, summary,
-                         ["step", "op", "joins", "J shape", "‖J‖", "gain", "‖path grad‖ at parent"],
+                         ["step", "op", "joins", "J shape", "‖J‖", "gain", "‖path grad‖"],
                          rows)
 
 
@@ -116,8 +121,17 @@ def _with_heading(path: Path, title: str, summary: str, header: list[str],
     """'title: n factors, summary' over the table, its middle elided for long paths."""
     head = f"{title}: " if title else ""
     lines = [f"{head}{len(path)} factor{'s' if len(path) != 1 else ''}, {summary}"]
-    lines += aligned_table(header, _elide(rows), left=(1, 2), indent="  ")
-    return "\n".join(lines)
+    table = aligned_table(header, _elide(rows), left=(1, 2), indent="  ")
+    if max(len(line) for line in table) > WIDTH:
+        # Cut long op names (sigmoid_cros…) to fit a terminal; an unlabelled node's name in
+        # the joins column, the usual cause of the width, still spells the op out.
+        short = [[row[0], _cut(row[1]), *row[2:]] if len(row) > 1 else row for row in rows]
+        table = aligned_table(header, _elide(short), left=(1, 2), indent="  ")
+    return "\n".join(lines + table)
+
+
+def _cut(op: str, most: int = 12) -> str:
+    return op if len(op) <= most else op[: most - 1] + "…"
 
 
 def _elide(rows: list[list[str]]) -> list[list[str]]:

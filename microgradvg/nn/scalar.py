@@ -141,7 +141,11 @@ class ScalarMLP:
                 yield name, array, _setter(values)
 
     def __repr__(self) -> str:
-        return f"MLP({self.sizes[0]}, {self.sizes[1:]})"
+        """`ScalarMLP(2, [4, 4, 1], relu→linear)`: the engine, the sizes, hidden→output activation."""
+        hidden, output = self.layers[0].neurons[0].activation, self.layers[-1].neurons[0].activation
+        activations = output if len(self.layers) == 1 else f"{hidden}→{output}"
+        return f"ScalarMLP({self.sizes[0]}, {self.sizes[1:]}, {activations})"
+
 
 
 def _setter(values: list[list[Value]]) -> Any:

@@ -189,7 +189,15 @@ class TensorMLP(Module):
             yield f"{prefix}L{i}.b", layer.bias
 
     def __repr__(self) -> str:
-        return f"MLP({self.sizes}, activation={self.activation!r}, output_activation={self.output_activation!r})"
+        """`TensorMLP([784, 30, 10], sigmoid→sigmoid)`: the engine, the sizes, hidden→output
+        activation, and the dtype when it is not float64."""
+        activations = (
+            self.output_activation if len(self.layers) == 1
+            else f"{self.activation}→{self.output_activation}"
+        )
+        dtype = self.layers[0].weight.data.dtype
+        extra = "" if dtype == np.float64 else f", {dtype}"
+        return f"TensorMLP({list(self.sizes)}, {activations}{extra})"
 
 
 def check_sizes(op: str, **sizes: Any) -> None:

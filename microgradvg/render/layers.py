@@ -151,17 +151,20 @@ def _edge_attributes(before: Any, after: Any, number: int) -> dict[str, str]:
 
 
 def _caption(layers: list, slope: str) -> list[str]:
+    """The book's comparison, the first hidden layer against the last hidden layer (the output
+    layer is the last of `layers`), then what the gains on the edges mean."""
     lines = []
-    first, last = layers[0].speed_bias, layers[-1].speed_bias
-    if len(layers) > 1 and first and last:
+    hidden = layers[:-1]
+    first, last = (hidden[0].speed_bias, hidden[-1].speed_bias) if len(hidden) > 1 else (0, 0)
+    if first and last:
         ratio = abs(last / first)
         if ratio >= 1:
-            how = f"{style.number(ratio, 3)}× slower than"
+            how = f"{style.number(ratio, 3)}× more slowly than"
         else:
             how = f"{style.number(1 / ratio, 3)}× faster than"
         lines.append(
-            f"speed of learning ‖∂C/∂bˡ‖: layer {_index(layers[0], 1)} learns {how} layer "
-            f"{_index(layers[-1], len(layers))} "
+            f"speed of learning ‖∂C/∂bˡ‖: hidden layer {_index(hidden[0], 1)} learns {how} "
+            f"hidden layer {_index(hidden[-1], len(hidden))}, the last hidden layer "
             f"({style.number(first, 3)} vs {style.number(last, 3)})"
         )
     lines.append(
