@@ -147,7 +147,6 @@ class ScalarMLP:
         return f"ScalarMLP({self.sizes[0]}, {self.sizes[1:]}, {activations})"
 
 
-
 def _setter(values: list[list[Value]]) -> Any:
     """Writes an array into the Values' data, row by row (a bias vector is one column)."""
 
