@@ -53,6 +53,17 @@ def test_sequential_of_linear_tanh_sigmoid_matches_numpy_and_central_differences
     check_module(model, x)
 
 
+def test_sequential_indexes_and_slices_like_pytorch() -> None:
+    model = Sequential(Linear(3, 4, seed=0), Tanh(), Linear(4, 2, seed=1))
+    assert len(model) == 3 and isinstance(model[-1], Linear)
+    head = model[:2]
+    assert isinstance(head, Sequential) and head[0] is model[0]  # the same modules, not copies
+    x = np.ones((2, 3))
+    np.testing.assert_array_equal(model[2](head(x)).data, model(x).data)
+    with pytest.raises(TypeError, match="Sequential: argument 1 must be a Module, got ufunc"):
+        Sequential(Tanh(), np.tanh)  # type: ignore[arg-type]
+
+
 @given(x=arrays((2, 3)).map(away_from_zero))
 def test_relu_is_max_zero_and_passes_the_gradient_where_positive(x) -> None:
     out = ReLU()(Tensor(x, requires_grad=True))

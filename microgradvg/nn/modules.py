@@ -8,6 +8,7 @@ is x + block(x), the skip connection whose short paths keep deep gradients alive
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import overload
 
 from ..engine.tensor import Tensor
 from .tensor import Module
@@ -30,7 +31,14 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def __getitem__(self, index: int) -> Module:
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequential: ...
+    def __getitem__(self, index: int | slice) -> Module:
+        """Module `index`, or for a slice a Sequential of those modules (sharing them), as in PyTorch."""
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
         return self.layers[index]
 
     def __len__(self) -> int:
