@@ -1,14 +1,17 @@
 """How numbers and tables are written, in one place: the printed tables and the pictures use it.
 
 `significant(x)` writes a float in a REPL table, `number(x)` in a picture label, `count(n)` an
-exact count (≈ m×10^e once it is huge), `superscript(3)` a layer index, and `aligned_table`
-lines up rows of cells into columns.
+exact count (≈ m×10^e once it is huge), `superscript(3)` a layer index; `aligned_table` lines
+up rows of cells into columns, and `html_table` writes the same cells for Jupyter.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
 DASH = "—"  # a number that does not exist: no next layer, no finite step, no gradient yet
 
@@ -90,7 +93,67 @@ def aligned_table(
     return lines
 
 
+def html_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], left: Collection[int] = (),
+    caption: str = "", notes: Sequence[str] = (),
+) -> str:
+    """The cells `aligned_table` takes, as an HTML <table> for Jupyter's `_repr_html_`.
+
+    The caption goes above, each note in a last row across every column; columns in `left`
+    align left, the others right, so that numbers line up as in the printed table. A row
+    of one cell (an elision) spans the table too.
+    """
+    def cell(tag: str, text: str, column: int) -> str:
+        align = "left" if column in left else "right"
+        return f'<{tag} style="text-align:{align}">{html.escape(text)}</{tag}>'
+
+    def spanning(text: str) -> str:
+        return f'<tr><td colspan="{len(header)}" style="text-align:left">{html.escape(text)}</td></tr>'
+
+    head = "<tr>" + "".join(cell("th", text, i) for i, text in enumerate(header)) + "</tr>"
+    body = [
+        spanning(row[0]) if len(row) == 1
+        else "<tr>" + "".join(cell("td", text, i) for i, text in enumerate(row)) + "</tr>"
+        for row in rows
+    ]
+    body += [spanning(note) for note in notes]
+    title = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table>{title}<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+
+
+# Jupyter's pictures: render/ (above the classes it draws) registers a drawer per class that
+# returns SVG text, or None when Graphviz cannot draw it; `picture` looks one up.
+_DRAWERS: dict[type, Callable[[Any], str | None]] = {}
+
+
+def register_picture(kind: type, draw: Callable[[Any], str | None]) -> None:
+    """Let objects of `kind` show as a picture in Jupyter: `draw(obj)` returns SVG text."""
+    _DRAWERS[kind] = draw
+
+
+def picture(obj: Any) -> str | None:
+    """The SVG of `obj` from the drawer registered for its class, or None if there is none."""
+    for kind in type(obj).__mro__:
+        if kind in _DRAWERS:
+            return _DRAWERS[kind](obj)
+    return None
+
+
+def rich_display(obj: Any, table: str) -> dict[str, str]:
+    """A Jupyter mime bundle: the HTML `table` with the object's picture under it, the picture
+    on its own as image/svg+xml, and the printed form as text/plain."""
+    bundle = {"text/plain": repr(obj), "text/html": table}
+    svg = picture(obj)
+    if svg is not None:
+        encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        # An <img> rather than inline SVG: Graphviz reuses ids (graph0, node1), which would
+        # clash between two pictures inlined in one notebook page.
+        bundle["text/html"] += f'<img src="data:image/svg+xml;base64,{encoded}">'
+        bundle["image/svg+xml"] = svg
+    return bundle
+
+
 __all__ = [
-    "DASH", "aligned_table", "count", "from_log10", "number", "optional", "percent",
-    "significant", "superscript",
+    "DASH", "aligned_table", "count", "from_log10", "html_table", "number", "optional", "percent",
+    "picture", "register_picture", "rich_display", "significant", "superscript",
 ]

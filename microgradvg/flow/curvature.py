@@ -14,7 +14,7 @@ import numpy as np
 
 from ..engine.derivatives import grad, hvp_from_gradients
 from ..engine.tensor import Tensor, is_grad_enabled, no_grad
-from ..formatting import aligned_table, optional
+from ..formatting import aligned_table, html_table, optional
 from ..nn.tensor import TensorMLP
 from .batch import Batch, Model, check_batch, tensor_forward, tensor_twin
 
@@ -43,6 +43,10 @@ class LayerCurvature:
     steps_needed: float | None
     learning_rate: float | None
 
+    def _repr_html_(self) -> str:
+        """This layer's row of the curvature table, as HTML for Jupyter."""
+        return curvature_html([self], self.learning_rate)
+
     @property
     def distance(self) -> float | None:
         """‖g‖/κ: how far along −g/‖g‖ the quadratic model's minimum lies (None if κ ≤ 0)."""
@@ -60,6 +64,10 @@ class LayerCurvatures(list[LayerCurvature]):
         return "\n".join(curvature_table(self, self.learning_rate))
 
     __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        """The same table as HTML, for Jupyter."""
+        return curvature_html(self, self.learning_rate)
 
 
 def layer_curvature(
@@ -136,6 +144,21 @@ def curvature_table(curvatures: list[LayerCurvature], lr: float | None) -> list[
     a parabola lowest at the distance t = ‖g‖/κ, reached by the step g/κ.
     """
     header, rows = curvature_cells(curvatures, lr)
+    notes = curvature_notes(curvatures)
+    return [CURVATURE_TITLE, *aligned_table(header, rows), *notes]
+
+
+def curvature_html(curvatures: list[LayerCurvature], lr: float | None) -> str:
+    """The curvature table as HTML, for Jupyter."""
+    header, rows = curvature_cells(curvatures, lr)
+    return html_table(header, rows, caption=CURVATURE_TITLE, notes=curvature_notes(curvatures))
+
+
+CURVATURE_TITLE = "Curvature along each layer's own gradient"
+
+
+def curvature_notes(curvatures: list[LayerCurvature]) -> list[str]:
+    """What the columns mean, and what a κ ≤ 0 or a dash says."""
     notes = [
         "κˡ = gᵀHg/gᵀg for layer l's own gradient g (its W and b), other layers fixed:",
         "  C(θ − t·g/‖g‖) ≈ C − t‖g‖ + ½κˡt², lowest at the distance t = ‖g‖/κˡ (step g/κˡ).",
@@ -145,7 +168,7 @@ def curvature_table(curvatures: list[LayerCurvature], lr: float | None) -> list[
         notes.append("κˡ ≤ 0: the cost curves down along −g, no minimum in the quadratic model (—).")
     if any(c.curvature is None for c in curvatures):
         notes.append("κˡ —: the layer's gradient is exactly 0.")
-    return ["Curvature along each layer's own gradient", *aligned_table(header, rows), *notes]
+    return notes
 
 
 def curvature_cells(

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..engine.tensor import Tensor
 from ..engine.value import Value
-from ..formatting import aligned_table, optional
+from ..formatting import aligned_table, html_table, optional, rich_display, superscript
 from ..nn.activations import slope_symbol
 from ..nn.scalar import ScalarMLP
 from ..nn.tensor import TensorMLP
@@ -28,7 +28,13 @@ from .batch import (
     tensor_twin,
     weight_matrices,
 )
-from .curvature import LayerCurvature, check_recording, curvature_of, curvature_table
+from .curvature import (
+    LayerCurvature,
+    check_recording,
+    curvature_html,
+    curvature_of,
+    curvature_table,
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,31 @@ class LayerFlow:
         return np.array([stats.speed_weight for stats in self.layers])
 
     def __str__(self) -> str:
+        header, rows, notes = self._cells()
+        lines = [self._title(), *aligned_table(header, rows), *notes]
+        if self.curvature is not None:
+            # A second table under the first, not more columns: together they would be
+            # some 160 characters wide, and wrap away from their headers in a terminal.
+            lines += ["", *curvature_table(self.curvature, self.learning_rate)]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The printed tables as HTML, for Jupyter."""
+        header, rows, notes = self._cells()
+        tables = html_table(header, rows, left=(2,), caption=self._title(), notes=notes)
+        if self.curvature is not None:
+            tables += curvature_html(self.curvature, self.learning_rate)
+        return tables
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """In Jupyter: the tables, and under them the picture `draw_layers` makes."""
+        return rich_display(self, self._repr_html_())
+
+    def _title(self) -> str:
+        return f"Layer flow · cost {self.cost} · batch of {self.batch_size} examples · C = {self.loss:.6g}"
+
+    def _cells(self) -> tuple[list[str], list[list[str]], list[str]]:
+        """The speeds table's header, one row per layer, and its notes."""
         slope = slope_symbol(self.activations)
         header = [
             "layer",
@@ -111,19 +142,12 @@ class LayerFlow:
             ]
             for s, activation in zip(self.layers, self.activations)
         ]
-        lines = [
-            f"Layer flow · cost {self.cost} · batch of {self.batch_size} examples · C = {self.loss:.6g}",
-            *aligned_table(header, rows),
-        ]
+        notes = []
         if self.cost == "cross_entropy":
-            lines.append("cross-entropy: δᴸ = aᴸ − y, so σ'(zᴸ) of the last layer does not enter.")
+            notes.append("cross-entropy: δᴸ = aᴸ − y, so σ'(zᴸ) of the last layer does not enter.")
         if slope == "f'":
-            lines.append("f'(zˡ): the slope of layer l's own activation (act).")
-        if self.curvature is not None:
-            # A second table under the first, not more columns: together they would be
-            # some 160 characters wide, and wrap away from their headers in a terminal.
-            lines += ["", *curvature_table(self.curvature, self.learning_rate)]
-        return "\n".join(lines)
+            notes.append("f'(zˡ): the slope of layer l's own activation (act).")
+        return header, rows, notes
 
     __repr__ = __str__
 
@@ -283,6 +307,19 @@ class SpeedRecorder:
 
     def __len__(self) -> int:
         return len(self.flows)
+
+    def _repr_html_(self) -> str:
+        """For Jupyter: ‖∂C/∂bˡ‖ per recorded epoch (rows) and layer (columns), and the cost."""
+        if not self.flows:
+            return html_table(["epoch"], [], caption="SpeedRecorder: nothing recorded yet")
+        layers = len(self.flows[0].layers)
+        header = ["epoch", "C", *(f"‖∂C/∂b{superscript(l)}‖" for l in range(1, layers + 1))]
+        rows = [
+            [f"{epoch:g}", f"{flow.loss:.4g}", *(f"{s.speed_bias:.3e}" for s in flow.layers)]
+            for epoch, flow in zip(self.epochs, self.flows)
+        ]
+        caption = f"Speed of learning during training · {len(self)} records · cost {self.cost}"
+        return html_table(header, rows, caption=caption)
 
 
 def _scalar_order(twin: TensorMLP) -> list[float]:

@@ -19,10 +19,10 @@ from ..engine.backprop import pull_arrays_with
 from ..engine.graph import Node, sweep, topological_order
 from ..engine.tensor import Tensor
 from ..engine.value import Value
-from ..formatting import count
+from ..formatting import count, rich_display
 from .best_paths import BestPaths, Edges, gc_paused
 from .by_length import ByLength, split_by_length
-from .chain_tables import brief, chain_table, path_table
+from .chain_tables import brief, chain_html, chain_table, path_html, path_table
 
 # paths() without k, and Tensor chains (whose paths are ranked by computing each one),
 # enumerate every path; beyond this many they ask for a k or a smaller graph instead.
@@ -139,6 +139,10 @@ class Path:
     def table(self, title: str = "") -> str:
         """The aligned factor-by-factor table of this path."""
         return path_table(self, title)
+
+    def _repr_html_(self) -> str:
+        """The same table as HTML, for Jupyter."""
+        return path_html(self)
 
 
 class Chain:
@@ -296,8 +300,19 @@ class Chain:
         return f"<Chain {gradient}: {count(self.num_paths)} path{'' if self.num_paths == 1 else 's'}>"
 
     def __str__(self) -> str:
+        return chain_table(self, self._shown())
+
+    def _repr_html_(self) -> str:
+        """The printed tables as HTML, for Jupyter."""
+        return chain_html(self, self._shown())
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """In Jupyter: the tables, and under them the picture `draw_chain` makes."""
+        return rich_display(self, self._repr_html_())
+
+    def _shown(self) -> list[Path]:
         too_many = self.is_tensor and self.num_paths > MAX_ENUMERATED_PATHS
-        return chain_table(self, [] if too_many else self.paths(SHOWN_PATHS))
+        return [] if too_many else self.paths(SHOWN_PATHS)
 
 
 def chain(output: Node, wrt: Node, seed: Any = None) -> Chain:

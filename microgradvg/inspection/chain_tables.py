@@ -7,12 +7,22 @@ norm. `print(chain)` and `print(path)` come here; nothing else needs to.
 
 from __future__ import annotations
 
+import html
 import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..formatting import DASH, aligned_table, count, from_log10, optional, percent, significant
+from ..formatting import (
+    DASH,
+    aligned_table,
+    count,
+    from_log10,
+    html_table,
+    optional,
+    percent,
+    significant,
+)
 
 if TYPE_CHECKING:  # for the annotations only: chain imports this module
     from .chain import Chain, Factor, Path
@@ -24,17 +34,27 @@ WIDTH = 100  # a terminal's columns: a wider table cuts its op names
 
 def chain_table(chain: Chain, shown: list[Path]) -> str:
     """The title ∂output/∂wrt = …, a table for each path in `shown`, and the summary line."""
-    num_paths = chain.num_paths
-    gradient = f"∂{chain.name(chain.output)}/∂{chain.name(chain.wrt)}"
-    if num_paths == 1:
-        title = f"{gradient} = the product of the factors along its one path"
-    else:
-        title = f"{gradient} = sum over {count(num_paths)} paths of the product of their factors"
-    lines = [title, ""]
+    lines = [_title(chain), ""]
     for rank, path in enumerate(shown, start=1):
-        lines += [path.table(f"path {rank} of {count(num_paths)}"), ""]
+        lines += [path.table(f"path {rank} of {count(chain.num_paths)}"), ""]
     lines.append(_summary(chain, shown))
     return "\n".join(lines)
+
+
+def chain_html(chain: Chain, shown: list[Path]) -> str:
+    """The same as `chain_table`, for Jupyter: one HTML table per path."""
+    parts = [f"<p>{html.escape(_title(chain))}</p>"]
+    for rank, path in enumerate(shown, start=1):
+        parts.append(path_html(path, f"path {rank} of {count(chain.num_paths)}"))
+    parts.append(f"<p>{html.escape(_summary(chain, shown))}</p>")
+    return "".join(parts)
+
+
+def _title(chain: Chain) -> str:
+    gradient = f"∂{chain.name(chain.output)}/∂{chain.name(chain.wrt)}"
+    if chain.num_paths == 1:
+        return f"{gradient} = the product of the factors along its one path"
+    return f"{gradient} = sum over {count(chain.num_paths)} paths of the product of their factors"
 
 
 def _summary(chain: Chain, shown: list[Path]) -> str:
@@ -68,9 +88,20 @@ def path_table(path: Path, title: str = "") -> str:
     A Tensor path's last column, ‖path grad‖, is the norm of the path's gradient at the
     factor's parent: the seed times the Jacobians from the output down to that parent.
     """
+    return _with_heading(path, title, *_path_cells(path))
+
+
+def path_html(path: Path, title: str = "") -> str:
+    """The same table as `path_table`, as HTML for Jupyter, its heading as the caption."""
+    summary, header, rows = _path_cells(path)
+    return html_table(header, _elide(rows), left=(1, 2), caption=_heading(path, title, summary))
+
+
+def _path_cells(path: Path) -> tuple[str, list[str], list[list[str]]]:
+    """A path's summary ("product = …"), the header of its table and one row per factor."""
     if path.chain.is_tensor:
-        return _tensor_path_table(path, title)
-    return _value_path_table(path, title)
+        return _tensor_path_cells(path)
+    return _value_path_cells(path)
 
 
 def brief(x: Any) -> str:
@@ -80,7 +111,7 @@ def brief(x: Any) -> str:
     return significant(x)
 
 
-def _value_path_table(path: Path, title: str) -> str:
+def _value_path_cells(path: Path) -> tuple[str, list[str], list[list[str]]]:
     rows, running, sign, log10 = [], 1.0, 1.0, 0.0
     for step, factor in enumerate(path.factors, start=1):
         value = factor.value
@@ -95,11 +126,10 @@ def _value_path_table(path: Path, title: str) -> str:
         summary = f"product = {from_log10(sign, log10)} ({float(product)} as a float)"
     else:
         summary = f"product = {significant(product)}"
-    return _with_heading(path, title, summary,
-                         ["step", "op", "joins", "factor", "running product"], rows)
+    return summary, ["step", "op", "joins", "factor", "running product"], rows
 
 
-def _tensor_path_table(path: Path, title: str) -> str:
+def _tensor_path_cells(path: Path) -> tuple[str, list[str], list[list[str]]]:
     gradients = path.gradients()
     rows = []
     for step, factor in enumerate(path.factors, start=1):
@@ -111,16 +141,13 @@ def _tensor_path_table(path: Path, title: str) -> str:
             significant(float(np.linalg.norm(gradients[step - 1]))),
         ])
     summary = f"‖product‖ = {significant(float(np.linalg.norm(path.product)))}"
-    return _with_heading(path, title, summary,
-                         ["step", "op", "joins", "J shape", "‖J‖", "gain", "‖path grad‖"],
-                         rows)
+    return summary, ["step", "op", "joins", "J shape", "‖J‖", "gain", "‖path grad‖"], rows
 
 
 def _with_heading(path: Path, title: str, summary: str, header: list[str],
                   rows: list[list[str]]) -> str:
     """'title: n factors, summary' over the table, its middle elided for long paths."""
-    head = f"{title}: " if title else ""
-    lines = [f"{head}{len(path)} factor{'s' if len(path) != 1 else ''}, {summary}"]
+    lines = [_heading(path, title, summary)]
     table = aligned_table(header, _elide(rows), left=(1, 2), indent="  ")
     if max(len(line) for line in table) > WIDTH:
         # Cut long op names (sigmoid_cros…) to fit a terminal; an unlabelled node's name in
@@ -128,6 +155,11 @@ def _with_heading(path: Path, title: str, summary: str, header: list[str],
         short = [[row[0], _cut(row[1]), *row[2:]] if len(row) > 1 else row for row in rows]
         table = aligned_table(header, _elide(short), left=(1, 2), indent="  ")
     return "\n".join(lines + table)
+
+
+def _heading(path: Path, title: str, summary: str) -> str:
+    head = f"{title}: " if title else ""
+    return f"{head}{len(path)} factor{'s' if len(path) != 1 else ''}, {summary}"
 
 
 def _cut(op: str, most: int = 12) -> str:
@@ -149,4 +181,4 @@ def _joins(chain: Chain, factor: Factor) -> str:
     return text
 
 
-__all__ = ["LONG_PATH", "brief", "chain_table", "path_table"]
+__all__ = ["LONG_PATH", "brief", "chain_html", "chain_table", "path_html", "path_table"]

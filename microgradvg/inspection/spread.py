@@ -15,7 +15,7 @@ import numpy as np
 
 from ..engine.tensor import Tensor
 from ..engine.value import Value
-from ..formatting import count, percent, significant
+from ..formatting import count, html_table, percent, significant
 from .chain import Chain, chain
 
 
@@ -45,18 +45,30 @@ class Spread:
     chain: Chain | None = field(default=None, repr=False, compare=False)  # for its paths
 
     def __str__(self) -> str:
+        rows, top = self._cells()
+        return "\n".join(
+            [f"spread of {self.name}", *(f"  {name:<30} {value}" for name, value in rows), f"  {top}"]
+        )
+
+    def _repr_html_(self) -> str:
+        """The same numbers as an HTML table, for Jupyter."""
+        rows, top = self._cells()
+        return html_table(["", "value"], rows, left=(0,), caption=f"spread of {self.name}",
+                          notes=[top])
+
+    def _cells(self) -> tuple[list[list[str]], str]:
         size = _l1 if isinstance(self.total, np.ndarray) else significant
-        return "\n".join([
-            f"spread of {self.name}",
-            f"  paths                          {count(self.num_paths)}",
-            f"  total  Σ p                     {size(self.total)}",
-            f"  positive paths  Σ p⁺           {significant(self.positive)}",
-            f"  negative paths  Σ p⁻           {significant(self.negative)}",
-            f"  magnitude  Σ |p|               {significant(self.magnitude)}",
-            f"  cancellation  |Σ p| / Σ |p|    {significant(self.cancellation_ratio)}",
-            (f"  top {self.top} path{'s' if self.top != 1 else ''}: Σ p = {size(self.top_sum)}, "
-             f"share of Σ |p| = {percent(self.top_share)}"),
-        ])
+        rows = [
+            ["paths", count(self.num_paths)],
+            ["total  Σ p", size(self.total)],
+            ["positive paths  Σ p⁺", significant(self.positive)],
+            ["negative paths  Σ p⁻", significant(self.negative)],
+            ["magnitude  Σ |p|", significant(self.magnitude)],
+            ["cancellation  |Σ p| / Σ |p|", significant(self.cancellation_ratio)],
+        ]
+        top = (f"top {self.top} path{'s' if self.top != 1 else ''}: Σ p = {size(self.top_sum)}, "
+               f"share of Σ |p| = {percent(self.top_share)}")
+        return rows, top
 
 
 def spread(chain_or_output: Chain | Value | Tensor, wrt: Value | Tensor | None = None,
@@ -146,6 +158,18 @@ class WeightShare:
     gini: float
     effective_number: float
     magnitude: float
+
+    def _repr_html_(self) -> str:
+        """The same numbers as an HTML table, for Jupyter."""
+        rows = [
+            [f"top {percent(self.top)} ({self.top_count:,} weights) hold", percent(self.top_share),
+             "of Σ |g|"],
+            ["Gini of |g|", f"{self.gini:.4f}", "0 = even, 1 = all in one weight"],
+            ["effective number", significant(self.effective_number),
+             f"(Σ|g|)²/Σg²; {100 * self.effective_number / self.count:.4g}% of the weights"],
+        ]
+        caption = f"gradient over {self.count:,} weights (Σ |g| = {significant(self.magnitude)})"
+        return html_table(["", "value", ""], rows, left=(0, 2), caption=caption)
 
     def __str__(self) -> str:
         return "\n".join([

@@ -7,8 +7,16 @@ draws an MLP one node per layer, `draw_diagnosis(diagnose(...))` with each layer
 `draw_flow(flow_along(...))` any sequence of nodes. Each returns a `graphviz.Digraph`
 (shown inline in Jupyter, DOT in `.source`); `save_svg(picture, "out.svg")` writes it with `dot`.
 `plot_spread(chain)` and `plot_weight_share(layer)` chart cancellation with matplotlib.
+In Jupyter a `Chain` and a `LayerFlow` show their picture under their table.
 """
 
+from typing import Any
+
+import graphviz
+
+from ..flow.speeds import LayerFlow
+from ..formatting import register_picture
+from ..inspection.chain import Chain
 from .along import draw_flow
 from .chains import draw_chain
 from .diagnosis import draw_diagnosis
@@ -16,7 +24,27 @@ from .graphs import draw_graph
 from .layers import draw_layers
 from .spread_plots import plot_spread, plot_weight_share
 from .style import DECADE_COLOURS, NEGATIVE_COLOURS, POSITIVE_COLOURS, ZERO_COLOUR, gradient_colour
-from .svg import GraphvizFailed, GraphvizNotFound, GraphvizTimeout, save_svg
+from .svg import GraphvizFailed, GraphvizNotFound, GraphvizTimeout, run_dot, save_svg
+
+
+def _svg_text(digraph: graphviz.Digraph) -> str | None:
+    """The picture as SVG text for Jupyter, or None (the table alone) when dot cannot draw it."""
+    try:
+        return run_dot(digraph.source, "svg", timeout=10.0).decode("utf-8")
+    except (GraphvizNotFound, GraphvizTimeout, GraphvizFailed):
+        return None
+
+
+def _chain_picture(chain: Any) -> str | None:
+    return _svg_text(draw_chain(chain))
+
+
+def _layers_picture(flow: Any) -> str | None:
+    return _svg_text(draw_layers(flow))
+
+
+register_picture(Chain, _chain_picture)
+register_picture(LayerFlow, _layers_picture)
 
 __all__ = [
     "DECADE_COLOURS",
