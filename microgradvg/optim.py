@@ -1,7 +1,8 @@
 """Optimisers that update parameters in place from their `.grad`: `SGD` and `Adam`;
 `clip_grad_norm` bounds the gradient's global norm before a step.
 
-Both work on Tensor parameters (ndarray data) and on scalar `Value`s.
+Both work on Tensor parameters (ndarray data) and on scalar `Value`s. A step raises the
+version of every parameter it changes, so a graph recorded before it refuses `backward()`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .engine.tensor import Tensor
+from .engine.versions import changed_in_place
 
 
 class Optimizer:
@@ -32,7 +34,9 @@ class Optimizer:
         return g.data if type(g) is Tensor else g
 
     def zero_grad(self) -> None:
-        """Clear every parameter's gradient (None for Tensors, 0.0 for Values)."""
+        """Clear every parameter's gradient (None for Tensors, 0.0 for Values).
+
+        It rebinds `.grad` and changes no data, so no version goes up."""
         for p in self.params:
             p.zero_grad()
 
@@ -53,11 +57,13 @@ class SGD(Optimizer):
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
         lr, momentum, decay = self.lr, self.momentum, self.weight_decay
+        stepped = [p for p in self.params if p.grad is not None]
+        # Versions go up before the data changes: a step that fails part-way errs on the safe side.
+        changed_in_place(stepped)
         if not momentum and not decay:  # plain SGD: no per-parameter branches in the loop
-            for p in self.params:
+            for p in stepped:
                 g = p.grad
-                if g is not None:
-                    p.data -= lr * (g.data if type(g) is Tensor else g)
+                p.data -= lr * (g.data if type(g) is Tensor else g)
             return
         for i, p in enumerate(self.params):
             g = self.gradient(p)
@@ -94,6 +100,7 @@ class Adam(Optimizer):
         self.steps += 1
         correction1 = 1 - beta1**self.steps
         correction2 = 1 - beta2**self.steps
+        changed_in_place([p for p in self.params if p.grad is not None])
         for i, p in enumerate(self.params):
             g = self.gradient(p)
             if g is None:

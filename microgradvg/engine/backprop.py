@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .graph import sweep, walk
+from .versions import check
 
 # rule(g, out, inputs, ctx, needs) -> one gradient (or None) per input, g·∂out/∂inputᵢ.
 Rule = Callable[[Any, Any, Sequence[Any], Any, Sequence[bool]], Sequence[Any]]
@@ -95,10 +96,12 @@ def backward(root: Any, seed: Any, create_graph: bool) -> None:
 
     Leaves collect this pass's gradient from None and get their earlier one added at the
     end, so accumulating is exactly old + new; if a rule fails part-way, or a leaf's old
-    gradient has another shape, every leaf gets its earlier gradient back.
+    gradient has another shape, every leaf gets its earlier gradient back. A graph an input
+    of which was changed in place after recording is refused (`versions.check`).
     """
     order, leaves, earlier = walk((root,), None)
     try:
+        check(order, "backward")
         if order:
             root.grad = seed
             sweep(order, pull_tensors if create_graph else pull_arrays)
@@ -161,6 +164,7 @@ def gradients(
     """∂(Σ seedᵢ·rootᵢ)/∂node keyed by id(node), for the nodes on a path from a target,
     leaving every `.grad` alone (the functional `grad`)."""
     order = walk(roots)[0]
+    check([node for node in order if node.parents], "grad")
     grads: dict[int, Any] = {}
     for root, seed in zip(roots, seeds):
         previous = grads.get(id(root))

@@ -22,6 +22,7 @@ from .factors import TensorFactor
 from .ops import scatter, sech2, sigmoid_parts
 from .rules import Along, Index, Permutation, Power, Reduction, Scatter, Sigmoid
 from .value import Value
+from .versions import EPOCH, version
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 Axis = int | tuple[int, ...] | None
@@ -87,9 +88,15 @@ class Tensor:
     `data` is the ndarray (float64 by default, float32 kept), `grad` an ndarray
     of the same shape after `backward()` (None before), `op`/`label`/`parents`
     as for `Value`; `factor(i)` is the edge's chain-rule factor (a VJP).
+
+    `version` counts the in-place changes the library made to `data` (optimizer steps, as
+    in PyTorch): `backward()` refuses a graph any of whose inputs changed after it was
+    recorded, naming the op and the Tensor. Assigning `t.data` yourself, or changing it in
+    place (`t.data -= ...`), is the unchecked escape hatch. `detach` shares the data and
+    its version.
     """
 
-    __slots__ = ("ctx", "data", "grad", "label", "op", "parents", "requires_grad")
+    __slots__ = ("_changes", "_recorded", "ctx", "data", "grad", "label", "op", "parents", "requires_grad")
     # Makes numpy hand `ndarray + Tensor` to Tensor.__radd__ instead of building an object array.
     __array_ufunc__ = None
     data: np.ndarray
@@ -99,6 +106,8 @@ class Tensor:
     label: str
     parents: tuple[Tensor, ...]
     ctx: Any
+    _changes: list[int] | None  # [version, epoch of the last change] (engine/versions.py)
+    _recorded: int  # the epoch this node was recorded in
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, label: str = "") -> None:
         self.data = as_array(data.data if isinstance(data, Tensor) else data)
@@ -108,6 +117,8 @@ class Tensor:
         self.label = label
         self.parents = ()
         self.ctx = None
+        self._changes = None
+        self._recorded = 0
 
     # ---- array-like surface -------------------------------------------------
 
@@ -137,9 +148,18 @@ class Tensor:
         """The data as an ndarray (shared, not copied)."""
         return self.data
 
+    @property
+    def version(self) -> int:
+        """How many times the library changed `data` in place (optimizer steps); 0 if never."""
+        return version(self)
+
     def detach(self) -> Tensor:
-        """The same data as a new leaf that does not require grad."""
-        return Tensor._leaf(self.data)
+        """The same data as a new leaf that does not require grad (it shares the version too)."""
+        leaf = Tensor._leaf(self.data)
+        if self._changes is None:
+            self._changes = [0, 0]
+        leaf._changes = self._changes
+        return leaf
 
     def __len__(self) -> int:
         return len(self.data)
@@ -162,6 +182,8 @@ class Tensor:
         node.label = ""
         node.parents = ()
         node.ctx = None
+        node._changes = None
+        node._recorded = 0
         return node
 
     @staticmethod
@@ -640,6 +662,8 @@ def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tenso
     node.op = op
     node.label = ""
     node.ctx = ctx
+    node._changes = None
+    node._recorded = EPOCH[0]
     if _grad_enabled.get():
         for parent in parents:
             if parent.requires_grad:

@@ -13,6 +13,7 @@ from numbers import Real
 
 from .factors import ScalarFactor
 from .graph import sweep, walk
+from .versions import EPOCH, check, version
 
 Number = int | float
 
@@ -27,15 +28,21 @@ class Value:
     `op` the short name of the operation that made it (`""` for a leaf),
     `parents` the Values it was computed from, and `local_derivatives[i]` is
     ∂self/∂parents[i], the chain-rule factor on that edge.
+
+    `version` counts the optimizer steps that changed `data`; `backward()` refuses a graph
+    recorded before one of its Values was stepped (its factors, saved as floats, would give
+    the gradient at the old values). Assigning `.data` yourself is the unchecked escape hatch.
     """
 
-    __slots__ = ("data", "grad", "label", "local_derivatives", "op", "parents")
+    __slots__ = ("_changes", "_recorded", "data", "grad", "label", "local_derivatives", "op", "parents")
     data: float
     grad: float
     op: str
     label: str
     parents: tuple[Value, ...]
     local_derivatives: tuple[float, ...]
+    _changes: list[int] | None  # [version, epoch of the last change] (engine/versions.py)
+    _recorded: int  # the epoch this node was recorded in
 
     def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(data, Real):
@@ -46,6 +53,8 @@ class Value:
         self.label = label
         self.parents = ()
         self.local_derivatives = ()
+        self._changes = None
+        self._recorded = 0
 
     # ---- the graph protocol ------------------------------------------------
 
@@ -57,15 +66,27 @@ class Value:
         """Set this node's gradient to 0."""
         self.grad = 0.0
 
+    @property
+    def version(self) -> int:
+        """How many times the library changed `data` in place (optimizer steps); 0 if never."""
+        return version(self)
+
     def backward(self) -> None:
         """Fill `grad` on every node of the graph with ∂self/∂node.
 
         One walk in reverse topological order (`graph.sweep`), accumulating
         `parent.grad += local_derivative · child.grad` on each edge.
         Intermediate gradients are recomputed on every call; leaf gradients
-        accumulate across calls (call `zero_grad` between steps).
+        accumulate across calls (call `zero_grad` between steps). A graph recorded before
+        an optimizer step changed one of its Values is refused (see `version`).
         """
         order, leaves, earlier = walk((self,), 0.0)
+        try:
+            check(order, "backward")
+        except RuntimeError:
+            for leaf, grad in zip(leaves, earlier):
+                leaf.grad = grad
+            raise
         self.grad = 1.0
         sweep(order, None)
         # Add this pass's whole gradient to the earlier one, rather than summing the
@@ -256,6 +277,8 @@ def _result(data: float, parents: tuple, local_derivatives: tuple, op: str) -> V
     node.label = ""
     node.parents = parents
     node.local_derivatives = local_derivatives
+    node._changes = None
+    node._recorded = EPOCH[0]
     return node
 
 

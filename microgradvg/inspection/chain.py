@@ -19,6 +19,7 @@ from ..engine.backprop import pull_arrays_with
 from ..engine.graph import Node, sweep, topological_order
 from ..engine.tensor import Tensor
 from ..engine.value import Value
+from ..engine.versions import check
 from ..formatting import count, rich_display
 from .best_paths import BestPaths, Edges, gc_paused
 from .by_length import ByLength, split_by_length
@@ -164,6 +165,8 @@ class Chain:
         with gc_paused():
             self._order = topological_order(output)
             self.subgraph = self._between(wrt, output)
+        # Its factors read the nodes' data: refuse a graph changed in place since it was recorded.
+        check(self.subgraph.nodes[1:], "chain")
 
     def _between(self, wrt: Node, output: Node) -> Subgraph:
         start = next((i for i, node in enumerate(self._order) if node is wrt), None)
