@@ -10,6 +10,8 @@ from __future__ import annotations
 import operator
 import re
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -871,3 +873,36 @@ def test_0d_results_and_grads_are_ndarrays() -> None:
     y = x * 3.0
     y.backward()
     assert isinstance(y.data, np.ndarray) and isinstance(x.grad, np.ndarray)
+
+
+# ---- indexing copies, whether the parent owns its memory or is a view ------------------
+
+
+def test_indexing_a_view_copies_like_indexing_its_base() -> None:
+    # Before: x.reshape(2, 3)[0] followed later changes to x.data, while x[0:2] did not.
+    x = Tensor(np.arange(6.0), requires_grad=True)
+    through_a_view, direct = x.reshape(2, 3)[0], x[0:2]
+    x.data += 100.0
+    assert np.array_equal(through_a_view.data, [0.0, 1.0, 2.0])
+    assert np.array_equal(direct.data, [0.0, 1.0])
+
+
+VIEWS: list[Callable[[Tensor], Tensor]] = [
+    lambda x: x,
+    lambda x: x.reshape(3, 4),
+    lambda x: x.reshape(2, 6).T,
+    lambda x: x.reshape(1, 12).expand((3, 12)),
+    lambda x: x.detach(),
+]
+INDICES = [0, -1, slice(1, 3), slice(None, None, 2), (Ellipsis, 0), (slice(None), None), ()]
+
+
+@given(st.sampled_from(VIEWS), st.sampled_from(INDICES))
+def test_no_index_of_any_view_shares_memory_with_the_base(view: Callable, index: Any) -> None:
+    x = Tensor(np.arange(12.0))
+    parent = view(x)
+    part = parent[index]
+    expected = np.array(parent.data[index], copy=True)
+    x.data += 1000.0
+    assert not np.shares_memory(part.data, x.data)
+    assert np.array_equal(part.data, expected)

@@ -92,8 +92,9 @@ class Tensor:
     `version` counts the in-place changes the library made to `data` (optimizer steps, as
     in PyTorch): `backward()` refuses a graph any of whose inputs changed after it was
     recorded, naming the op and the Tensor. Assigning `t.data` yourself, or changing it in
-    place (`t.data -= ...`), is the unchecked escape hatch. `detach` shares the data and
-    its version.
+    place (`t.data -= ...`), is the unchecked escape hatch. Indexing copies (`x[0]` never
+    follows later changes to `x.data`); `reshape`, `transpose`, `.T`, `expand` and `detach`
+    share their parent's memory, as numpy views do (`detach` shares its version too).
     """
 
     __slots__ = ("_changes", "_recorded", "ctx", "data", "grad", "label", "op", "parents", "requires_grad")
@@ -464,8 +465,10 @@ class Tensor:
             out = self.data[index]
         except IndexError as error:
             raise IndexError(f"[]: index {index!r} is invalid for shape {self.shape}: {error}") from None
-        if isinstance(out, np.ndarray) and out.base is self.data:
-            out = out.copy()  # a view would change if the parent's data were updated in place
+        if isinstance(out, np.ndarray) and out.base is not None and np.may_share_memory(out, self.data):
+            # A copy, whether the parent owns its memory or is itself a view (`x.reshape(2, 3)[0]`):
+            # a view would follow later changes to the parent's data.
+            out = out.copy()
         return _result(np.asarray(out), (self,), "index", Index(index))
 
     def scatter(self, index: Any, shape: Sequence[int]) -> Tensor:
