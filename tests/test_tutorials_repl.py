@@ -55,6 +55,26 @@ def test_no_output_relies_on_normalised_whitespace(document):
     assert not failures, "\n\n".join(failures)
 
 
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda document: document.name)
+def test_the_committed_pictures_are_what_the_code_draws(document):
+    drawn = typed(document).pictures
+    stale = [
+        name for name, svg in drawn.items()
+        if not (make_pictures.PICTURES / name).is_file()
+        or (make_pictures.PICTURES / name).read_bytes() != svg
+    ]
+    assert not stale, (
+        f"docs/pictures/ is out of date for {', '.join(sorted(stale))} ({document.name}): "
+        f"run `{make_pictures.COMMAND}` and commit docs/pictures/"
+    )
+
+
+def test_every_committed_picture_is_drawn_by_some_document():
+    committed = {path.name for path in make_pictures.PICTURES.glob("*.svg")}
+    drawn = {name for document in DOCUMENTS for name in typed(document).pictures}
+    assert committed == drawn, f"run `{make_pictures.COMMAND}` and commit docs/pictures/"
+
+
 def test_a_block_left_open_is_caught(tmp_path):
     """The console is strict where doctest is not: the next prompt inside an open `for`."""
     document = tmp_path / "open.md"
