@@ -38,7 +38,9 @@ PLAIN_FLOW_SVG = "plain_flow.svg"
 BLOCK_SPEEDS_SVG = "speed_per_block.svg"
 BY_LENGTH_SVG = "paths_by_length.svg"
 THROUGH_TIME_SVG = "through_time.svg"
-MAX_BLOCKS, MAX_WIDTH, MAX_STEPS, MAX_HIDDEN = 200, 128, 500, 128  # each run well under 30 s
+# The largest runs each command accepts: at these bounds each takes well under 30 s of CPU.
+MAX_BLOCKS, MAX_WIDTH, MAX_RESIDUAL_EXAMPLES = 60, 64, 500
+MAX_STEPS, MAX_HIDDEN, MAX_RADII = 200, 64, 4
 
 
 class CommandError(Exception):
@@ -323,8 +325,8 @@ def _add_residual(commands: argparse._SubParsersAction) -> None:
         help="LayerNorm or BatchNorm1d after each block's Linear (default %(default)s)",
     )
     residual.add_argument(
-        "--examples", type=bounded_int(EMBEDDED_SIZE), default=200, metavar="N",
-        help=f"the first N embedded digits, at most {EMBEDDED_SIZE} (default %(default)s)",
+        "--examples", type=bounded_int(MAX_RESIDUAL_EXAMPLES), default=200, metavar="N",
+        help=f"the first N embedded digits, at most {MAX_RESIDUAL_EXAMPLES} (default %(default)s)",
     )
     residual.add_argument(
         "--seed", type=non_negative_int, default=0, metavar="N", help="seed of the weights (default %(default)s)",
@@ -358,7 +360,8 @@ def _add_recurrent(commands: argparse._SubParsersAction) -> None:
     )
     recurrent.add_argument(
         "--radius", type=radii, default=(0.9, 2.0), metavar="ρ,ρ,…",
-        help="spectral radii of W_hh, comma-separated, each in (0, 10] (default 0.9,2)",
+        help=f"spectral radii of W_hh, comma-separated, at most {MAX_RADII}, each in (0, 10] "
+        "(default 0.9,2)",
     )
     recurrent.add_argument(
         "--forget-bias", type=finite_float, default=3.0, metavar="B",
@@ -390,10 +393,12 @@ def bounded_int(most: int) -> Callable[[str], int]:
 
 
 def radii(text: str) -> tuple[float, ...]:
-    """'0.9,2' → (0.9, 2.0): one to six spectral radii in (0, 10] (argparse type)."""
+    """'0.9,2' → (0.9, 2.0): one to MAX_RADII spectral radii in (0, 10] (argparse type)."""
     values = tuple(finite_float(part.strip()) for part in text.split(","))
-    if not 1 <= len(values) <= 6 or not all(0 < v <= 10 for v in values):
-        raise argparse.ArgumentTypeError(f"expected one to six numbers in (0, 10] like 0.9,2, got {text!r}")
+    if not 1 <= len(values) <= MAX_RADII or not all(0 < v <= 10 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected one to {MAX_RADII} numbers in (0, 10] like 0.9,2, got {text!r}"
+        )
     return values
 
 

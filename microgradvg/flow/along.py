@@ -11,13 +11,14 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..engine.derivatives import grad
+from ..engine.graph import topological_order
 from ..engine.tensor import Tensor, is_grad_enabled
 from ..formatting import DASH, aligned_table, significant
-from ..inspection.chain import chain
 
 # print(flow) shows every node when there are at most this many, else the first and last few.
 SHOWN_ROWS = 24
@@ -123,8 +124,11 @@ def flow_along(loss: Tensor, nodes: Sequence[Tensor]) -> FlowAlong:
     gradients = [np.asarray(g.data).reshape(node.shape) for g, node in zip(grad(loss, nodes), nodes)]
     norms = np.array([float(np.linalg.norm(g)) for g in gradients])
     gains = np.array([_ratio(norms[i], norms[i + 1]) for i in range(len(nodes) - 1)])
+    order = topological_order(loss)
+    position = {id(node): i for i, node in enumerate(order)}
     jacobian_gains = np.array([
-        _jacobian_gain(nodes[i], nodes[i + 1], gradients[i + 1], norms[i + 1]) for i in range(len(nodes) - 1)
+        _jacobian_gain(order, position, nodes[i], nodes[i + 1], gradients[i + 1], norms[i + 1])
+        for i in range(len(nodes) - 1)
     ])
     return FlowAlong(
         names=tuple(node.label or f"node {i + 1}" for i, node in enumerate(nodes)),
@@ -141,13 +145,31 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.nan
 
 
-def _jacobian_gain(before: Tensor, after: Tensor, g: np.ndarray, size: float) -> float:
-    """‖g·∂after/∂before‖/‖g‖, summed over every path from `before` to `after`."""
-    if size == 0 or not math.isfinite(size):
+def _jacobian_gain(
+    order: list, position: dict[int, int], before: Tensor, after: Tensor, g: np.ndarray, size: float
+) -> float:
+    """‖g·∂after/∂before‖/‖g‖, summed over every path from `before` to `after`.
+
+    Every such path runs between the two nodes' places in the loss's topological order, so a
+    reverse sweep over that stretch alone finds it: the whole table costs one pass over the graph.
+    """
+    low, high = position.get(id(before)), position.get(id(after))
+    if size == 0 or not math.isfinite(size) or low is None or high is None or low >= high:
         return math.nan
-    try:
-        pulled = chain(after, before, seed=g).total
-    except ValueError:  # `after` was not computed from `before`
+    pending: dict[int, Any] = {id(after): g}
+    for node in reversed(order[low + 1:high + 1]):
+        g_node = pending.pop(id(node), None)
+        if g_node is None:
+            continue
+        for slot, parent in enumerate(node.parents):
+            place = position.get(id(parent))
+            if place is None or place < low:
+                continue
+            part = node.factor(slot).vjp(g_node)
+            key = id(parent)
+            pending[key] = part if key not in pending else pending[key] + part
+    pulled = pending.get(id(before))
+    if pulled is None:  # `after` was not computed from `before`
         return math.nan
     return float(np.linalg.norm(pulled)) / size
 
