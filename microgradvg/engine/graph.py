@@ -137,8 +137,18 @@ def sweep(order: Sequence[Node], pull: Pull | None, grads: dict[int, Any] | None
             continue
         if pull is None:
             if on_nodes:  # a Value backward(): its gradients start at 0.0, the edges are numbers
-                for parent, factor in zip(parents, node.local_derivatives):  # type: ignore[attr-defined]
-                    parent.grad += factor * g
+                factors = node.local_derivatives  # type: ignore[attr-defined]
+                # Spelled out for the two- and one-parent ops that make most scalar graphs:
+                # building a zip per node costs more than the multiply-adds it drives.
+                if len(parents) == 2:
+                    a, b = parents
+                    a.grad += factors[0] * g
+                    b.grad += factors[1] * g
+                elif len(parents) == 1:
+                    parents[0].grad += factors[0] * g
+                else:
+                    for parent, factor in zip(parents, factors):
+                        parent.grad += factor * g
                 continue
             parts: Sequence[Any] = [factor * g for factor in node.local_derivatives]  # type: ignore[attr-defined]
         else:
