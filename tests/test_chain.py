@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from itertools import pairwise
 from typing import Any
 
@@ -259,15 +258,13 @@ def test_num_paths_is_exact_for_10_to_the_30_paths() -> None:
         c.paths()
 
 
-def test_paths_10_on_100000_nodes_with_astronomically_many_paths_is_fast() -> None:
+def test_paths_10_on_100000_nodes_with_astronomically_many_paths() -> None:
+    # No timing here (a loaded machine makes any bound flaky): bench_chain.py holds the speed.
     output, x = layered(width=10, depth=2000)
     assert len(topological_order(output)) > 100_000
-    start = time.perf_counter()
     top = chain(output, x).paths(10)
-    elapsed = time.perf_counter() - start
     assert len(top) == 10
     assert all(a.log_abs >= b.log_abs for a, b in pairwise(top))
-    assert elapsed < 2.0  # about 0.2 s; the benchmark holds the real target
 
 
 def test_ranking_survives_products_that_underflow() -> None:

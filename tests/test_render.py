@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -354,11 +353,10 @@ def test_large_scalar_mlp_collapses_by_layer_with_a_caption() -> None:
 
 
 @needs_dot
-def test_large_scalar_mlp_picture_is_fast_and_parses(tmp_path: FilePath) -> None:
-    start = time.perf_counter()
+def test_large_scalar_mlp_picture_parses(tmp_path: FilePath) -> None:
+    # No timing here (a loaded machine makes any bound flaky): bench_render.py holds it to 5 s.
     loss = scalar_mlp_loss([30, 10], 784)
     path = save_svg(draw_graph(loss), tmp_path / "mlp.svg", timeout=30)
-    assert time.perf_counter() - start < 10.0  # the benchmark holds it to 5 s
     texts = svg_texts(path)
     assert any(text.startswith("collapsed 2") for text in texts)
 
