@@ -12,7 +12,17 @@ from hypothesis import strategies as st
 
 from microgradvg import diagnose, no_grad
 from microgradvg.flow.diagnose import LINE_SEARCH_STEPS, VERDICTS, Diagnosis
-from microgradvg.nn import MLP, ScalarMLP, TensorMLP
+from microgradvg.nn import (
+    MLP,
+    Linear,
+    ReLU,
+    Residual,
+    ScalarMLP,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    TensorMLP,
+)
 
 # ---- the independent computation: an MLP, its cost and backprop in plain numpy --------------
 
@@ -139,8 +149,12 @@ def test_every_measurement_matches_numpy(sizes, case, init, seed, lr):
             assert getattr(got, field) == pytest.approx(want[field], rel=1e-9, abs=1e-14), field
         if want["kink"]:  # the reference κ (and so its step 1/κ in the line search) is not one
             continue
-        assert got.line_search_step == pytest.approx(want["line_search_step"], rel=1e-9, abs=1e-14)
-        assert got.line_search_drop == pytest.approx(want["line_search_drop"], rel=1e-8, abs=1e-13)
+        # The best t may be 1/κ, which the central differences give to about 1e-4 only; the
+        # drop there is flat in t (a minimum along the line), so it still agrees closely.
+        on_grid = want["line_search_step"] in LINE_SEARCH_STEPS
+        assert got.line_search_step == pytest.approx(want["line_search_step"],
+                                                     rel=1e-9 if on_grid else 1e-4, abs=1e-14)
+        assert got.line_search_drop == pytest.approx(want["line_search_drop"], rel=1e-7, abs=1e-13)
         if abs(want["curvature"]) > 1e-6:  # central differences are good to ~1e-9 absolute
             assert got.curvature == pytest.approx(want["curvature"], rel=1e-4)
             if want["step"] is not None and got.step is not None:
@@ -156,6 +170,30 @@ def test_scalar_mlp_gets_the_same_diagnosis_as_its_tensor_twin():
     x, y = data(1, 5, 3, 2)
     assert str(diagnose(scalar, x, y)) == str(diagnose(twin, x, y))
     assert all(p.grad == 0.0 for p in scalar.parameters())
+
+
+def test_a_sequential_mlp_gets_the_diagnosis_of_the_same_tensor_mlp():
+    first, second = Linear(3, 4, seed=1), Linear(4, 2, seed=2)
+    sequential = Sequential(first, Tanh(), second, Sigmoid())
+    twin = TensorMLP([3, 4, 2], activation="tanh", output_activation="sigmoid")
+    for layer, linear in zip(twin.layers, (first, second)):
+        layer.weight.data, layer.bias.data = linear.weight.data, linear.bias.data
+    x, y = data(8, 6, 3, 2)
+    assert str(diagnose(sequential, x, y)) == str(diagnose(twin, x, y))
+    logits = Sequential(Linear(3, 4, seed=3), ReLU(), Linear(4, 2, seed=4))
+    labels = np.array([0, 1, 1, 0, 1, 0])
+    found = diagnose(logits, x, labels, cost="softmax_cross_entropy")
+    assert [d.activation for d in found.layers] == ["relu", "linear"]
+    with pytest.raises(TypeError, match=r"diagnose: the Sequential's module 1 is Residual"):
+        diagnose(Sequential(first, Residual(Linear(4, 4)), second), x, y)
+    with pytest.raises(TypeError, match=r"the same activation after every hidden one"):
+        diagnose(Sequential(Linear(3, 4), Tanh(), Linear(4, 4), ReLU(), second), x, y)
+
+
+def test_what_is_not_an_mlp_is_refused_by_name():
+    with pytest.raises(TypeError, match="diagnose: model must be a TensorMLP, a ScalarMLP or a "
+                                        "Sequential of Linear layers and activations, got Linear"):
+        diagnose(Linear(2, 1), np.zeros((1, 2)), np.zeros((1, 1)))
 
 
 def test_parameters_and_their_gradients_are_left_as_they_were():

@@ -10,7 +10,7 @@ import pytest
 
 from microgradvg import Tensor, load_weights, save_weights
 from microgradvg.data import DataError
-from microgradvg.nn import MLP, ScalarMLP, TensorMLP, WeightsError
+from microgradvg.nn import MLP, Linear, ReLU, ScalarMLP, Sequential, TensorMLP, WeightsError
 
 
 def forward_by_hand(pairs, hidden, output, x):
@@ -71,6 +71,14 @@ def test_a_real_pytorch_sequential_loads_and_computes_the_same(tmp_path):
     with torch.no_grad():
         want = net(torch.tensor(x, dtype=torch.float32)).numpy()
     assert np.allclose(model(Tensor(x)).data, want, atol=1e-5)
+
+
+def test_a_sequential_mlp_is_saved_as_the_mlp_it_is(tmp_path):
+    sequential = Sequential(Linear(3, 5, seed=1), ReLU(), Linear(5, 2, seed=2))
+    back = load_weights(save_weights(sequential, tmp_path / "seq.npz"))
+    assert (back.sizes, back.activation, back.output_activation) == ([3, 5, 2], "relu", "linear")
+    x = np.random.default_rng(2).normal(size=(4, 3))
+    assert np.array_equal(back(Tensor(x)).data, sequential(Tensor(x)).data)
 
 
 def test_arguments_override_the_stored_activations(tmp_path):
@@ -144,5 +152,5 @@ def test_corrupt_and_missing_files_are_refused(tmp_path):
 
 
 def test_save_refuses_what_is_not_an_mlp(tmp_path):
-    with pytest.raises(TypeError, match="save_weights: model must be a TensorMLP or a ScalarMLP"):
+    with pytest.raises(TypeError, match="save_weights: model must be a TensorMLP, a ScalarMLP or a"):
         save_weights(object(), tmp_path / "x.npz")  # type: ignore[arg-type]

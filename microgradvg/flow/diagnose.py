@@ -30,6 +30,7 @@ from ..engine.tensor import Tensor, is_grad_enabled, no_grad
 from ..formatting import aligned_table, optional, superscript
 from ..nn.activations import ACTIVATIONS
 from ..nn.tensor import TensorMLP
+from ..nn.weights import as_mlp
 from .batch import Batch, Model, activations_of, check_batch, tensor_forward, tensor_twin
 from .curvature import curvature_of
 from .speeds import flow_of
@@ -155,7 +156,7 @@ class Diagnosis:
 
 
 def diagnose(
-    model: Model, x: Any, y: Any, cost: str = "cross_entropy", lr: float = 0.1
+    model: Model | Any, x: Any, y: Any, cost: str = "cross_entropy", lr: float = 0.1
 ) -> Diagnosis:
     """Each layer's speed, update ratio, saturation, curvature and line search, with a verdict.
 
@@ -163,17 +164,18 @@ def diagnose(
     update ratio = η‖∂C/∂Wˡ‖/‖Wˡ‖ at the learning rate `lr`; κˡ = gᵀHg/gᵀg from
     `layer_curvature`; the line search evaluates C(θ − t·g) with only layer l moved, for
     t = 10⁻², 10^-1.5, …, 10⁷ and t = 1/κ. The verdict rules are in this module's docstring.
-    A `ScalarMLP` is measured on a `TensorMLP` twin with the same weights (the numbers are
-    the same; the scalar engine would take minutes). The model's parameters and their
-    `.grad` are left as they were.
+    A `ScalarMLP`, or a `Sequential` of Linear layers and activations, is measured on a
+    `TensorMLP` twin with the same weights (the numbers are the same; the scalar engine
+    would take minutes). The model's parameters and their `.grad` are left as they were.
     """
     if not is_grad_enabled():
         raise RuntimeError("diagnose: needs to record the graph; call it outside no_grad()")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"diagnose: the learning rate lr must be a finite number > 0, got {lr!r}")
-    batch = check_batch(model, x, y, cost, "diagnose")
+    mlp = as_mlp(model, "diagnose")
+    batch = check_batch(mlp, x, y, cost, "diagnose")
     inputs = batch.inputs
-    net = model if isinstance(model, TensorMLP) else tensor_twin(model)
+    net = mlp if isinstance(mlp, TensorMLP) else tensor_twin(mlp)
     saved = [p.grad for p in net.parameters()]
     try:
         flow = flow_of(net, batch, False, None)

@@ -18,12 +18,15 @@ import numpy as np
 
 from ..data import DataError
 from .activations import ACTIVATIONS
+from .modules import ReLU, Sequential, Sigmoid, Tanh
 from .scalar import ScalarMLP
-from .tensor import TensorMLP
+from .tensor import Linear, Module, TensorMLP
 
 OWN_NAME = re.compile(r"L([1-9][0-9]*)\.(W|b)")
 TORCH_NAME = re.compile(r"([0-9]+)\.(weight|bias)")
 ACTIVATIONS_KEY = "activations"  # saved by save_weights: one name per layer
+# A Sequential of Linear layers, each followed by at most one of these, is an MLP.
+ACTIVATION_MODULES: dict[type[Module], str] = {Sigmoid: "sigmoid", Tanh: "tanh", ReLU: "relu"}
 _NPZ_ERRORS = (OSError, EOFError, ValueError, zlib.error, zipfile.BadZipFile)
 
 
@@ -31,12 +34,54 @@ class WeightsError(DataError):
     """A weights file is missing, corrupt, or does not describe an MLP; the message names it."""
 
 
-def save_weights(model: TensorMLP | ScalarMLP, path: str | os.PathLike[str]) -> Path:
+def as_mlp(model: object, caller: str = "as_mlp") -> TensorMLP | ScalarMLP:
+    """The model as an MLP: a `TensorMLP` or `ScalarMLP` itself; a `Sequential` of `Linear`
+    layers with activation modules (`Sigmoid`, `Tanh`, `ReLU`) between them, as a `TensorMLP`
+    with copies of its weights. Every hidden layer must have the same activation; no module
+    after the last Linear means a linear output. Anything else is a TypeError naming it.
+    """
+    if isinstance(model, (TensorMLP, ScalarMLP)):
+        return model
+    if not isinstance(model, Sequential):
+        raise TypeError(
+            f"{caller}: model must be a TensorMLP, a ScalarMLP or a Sequential of Linear layers "
+            f"and activations, got {type(model).__name__}"
+        )
+    linears: list[Linear] = []
+    after: list[str] = []  # the activation after each Linear ("linear" when none)
+    for index, module in enumerate(model):
+        if isinstance(module, Linear):
+            linears.append(module)
+            after.append("linear")
+        elif type(module) in ACTIVATION_MODULES and linears and after[-1] == "linear":
+            after[-1] = ACTIVATION_MODULES[type(module)]
+        else:
+            names = sorted(kind.__name__ for kind in ACTIVATION_MODULES)
+            raise TypeError(
+                f"{caller}: the Sequential's module {index} is {type(module).__name__}; an MLP is "
+                f"Linear layers, each followed by at most one of {names}"
+            )
+    if not linears or len(set(after[:-1])) > 1:
+        raise TypeError(
+            f"{caller}: the Sequential needs at least one Linear layer and the same activation "
+            f"after every hidden one, got {after}"
+        )
+    sizes = [linears[0].weight.shape[1]] + [linear.weight.shape[0] for linear in linears]
+    mlp = TensorMLP(sizes, activation=after[0], output_activation=after[-1], init="xavier")
+    for layer, linear in zip(mlp.layers, linears):
+        layer.weight.data = linear.weight.data.copy()
+        layer.bias.data = linear.bias.data.copy()
+    return mlp
+
+
+def save_weights(model: object, path: str | os.PathLike[str]) -> Path:
     """Write the model's Wˡ (n_l, n_l−1) and bˡ (n_l,) as `L1.W`, `L1.b`, … to an .npz file.
 
-    Also writes `activations`, one name per layer, so `load_weights(path)` needs no
-    arguments. Returns the path written (numpy adds `.npz` when it is missing).
+    `model` is a `TensorMLP`, a `ScalarMLP` or a `Sequential` MLP (see `as_mlp`). Also
+    writes `activations`, one name per layer, so `load_weights(path)` needs no arguments.
+    Returns the path written (numpy adds `.npz` when it is missing).
     """
+    model = as_mlp(model, "save_weights")
     # flow.batch would read either model as arrays, but nn sits below flow: read them here.
     if isinstance(model, TensorMLP):
         pairs = [(layer.weight.data, layer.bias.data) for layer in model.layers]
@@ -48,10 +93,6 @@ def save_weights(model: TensorMLP | ScalarMLP, path: str | os.PathLike[str]) -> 
             for layer in model.layers
         ]
         activations = [layer.neurons[0].activation for layer in model.layers]
-    else:
-        raise TypeError(
-            f"save_weights: model must be a TensorMLP or a ScalarMLP, got {type(model).__name__}"
-        )
     arrays: dict[str, np.ndarray] = {ACTIVATIONS_KEY: np.array(activations)}
     for l, (weight, bias) in enumerate(pairs, start=1):
         arrays[f"L{l}.W"], arrays[f"L{l}.b"] = weight, bias
@@ -181,4 +222,4 @@ def _activations(
     return hidden, output
 
 
-__all__ = ["WeightsError", "load_weights", "save_weights"]
+__all__ = ["WeightsError", "as_mlp", "load_weights", "save_weights"]
