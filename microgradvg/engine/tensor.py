@@ -157,7 +157,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data as a new leaf that does not require grad (it shares the version too)."""
         leaf = Tensor._leaf(self.data)
-        if self._changes is None:
+        if getattr(self, "_changes", None) is None:
             self._changes = [0, 0]
         leaf._changes = self._changes
         return leaf
@@ -665,8 +665,7 @@ def _result(data: np.ndarray, parents: tuple, op: str, ctx: Any = None) -> Tenso
     node.op = op
     node.label = ""
     node.ctx = ctx
-    node._changes = None
-    node._recorded = EPOCH[0]
+    node._recorded = EPOCH[0]  # `_changes` stays unset until an in-place change (versions.py)
     if _grad_enabled.get():
         for parent in parents:
             if parent.requires_grad:

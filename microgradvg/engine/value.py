@@ -41,7 +41,7 @@ class Value:
     label: str
     parents: tuple[Value, ...]
     local_derivatives: tuple[float, ...]
-    _changes: list[int] | None  # [version, epoch of the last change] (engine/versions.py)
+    _changes: list[int] | None  # [version, epoch of the last change], unset on op results (versions.py)
     _recorded: int  # the epoch this node was recorded in
 
     def __init__(self, data: float, label: str = "") -> None:
@@ -277,7 +277,8 @@ def _result(data: float, parents: tuple, local_derivatives: tuple, op: str) -> V
     node.label = ""
     node.parents = parents
     node.local_derivatives = local_derivatives
-    node._changes = None
+    # `_changes` stays unset (read with a default) until an in-place change: one store less
+    # on every scalar op.
     node._recorded = EPOCH[0]
     return node
 

@@ -30,7 +30,7 @@ def changed_in_place(nodes: Iterable[Any]) -> None:
         EPOCH[0] = epoch = EPOCH[0] + 1
     for node in nodes:
         # [version, epoch of the last change], shared with the node's `detach()`ed aliases.
-        changes = node._changes
+        changes = getattr(node, "_changes", None)  # unset on op results until now
         if changes is None:
             node._changes = [1, epoch]
         else:
@@ -40,7 +40,7 @@ def changed_in_place(nodes: Iterable[Any]) -> None:
 
 def version(node: Any) -> int:
     """How many times the library has changed `node` in place (0 if never)."""
-    changes = node._changes
+    changes = getattr(node, "_changes", None)
     return 0 if changes is None else changes[0]
 
 
@@ -53,7 +53,7 @@ def check(order: Sequence[Any], op: str) -> None:
     for position, node in enumerate(order):
         recorded = node._recorded
         for index, item in enumerate((node, *node.parents)):
-            changes = item._changes
+            changes = getattr(item, "_changes", None)
             if changes is not None and changes[1] > recorded:
                 raise RuntimeError(_message(op, node, position, len(order), index - 1, item))
 
