@@ -115,6 +115,8 @@ def expected(model: TensorMLP, x, y, cost, lr):
             "dead": int(flat.all(axis=0).sum()), "curvature": kappa, "kink": kink,
             "step": np.sqrt(gg) / kappa if kappa > 0 else None,
             "line_search_drop": max(drops), "line_search_step": steps[int(np.argmax(drops))],
+            # Every step whose drop ties the best: where C is flat, which one wins is rounding.
+            "tied_steps": [s for s, d in zip(steps, drops) if d >= max(drops) - 1e-15],
         })
     return c0, rows
 
@@ -151,9 +153,10 @@ def test_every_measurement_matches_numpy(sizes, case, init, seed, lr):
             continue
         # The best t may be 1/κ, which the central differences give to about 1e-4 only; the
         # drop there is flat in t (a minimum along the line), so it still agrees closely.
-        on_grid = want["line_search_step"] in LINE_SEARCH_STEPS
-        assert got.line_search_step == pytest.approx(want["line_search_step"],
-                                                     rel=1e-9 if on_grid else 1e-4, abs=1e-14)
+        assert any(
+            got.line_search_step == pytest.approx(s, rel=1e-9 if s in LINE_SEARCH_STEPS else 1e-4)
+            for s in want["tied_steps"]
+        ), (got.line_search_step, want["tied_steps"])
         assert got.line_search_drop == pytest.approx(want["line_search_drop"], rel=1e-7, abs=1e-13)
         if abs(want["curvature"]) > 1e-6:  # central differences are good to ~1e-9 absolute
             assert got.curvature == pytest.approx(want["curvature"], rel=1e-4)
