@@ -297,7 +297,7 @@ def test_the_table_fits_100_columns_and_names_every_verdict(digits):
     for d in found.layers:
         assert f"layer {d.layer}, {d.verdict}: {d.reason}" in text
     page = found._repr_html_()
-    assert page.count("<tr>") == 1 + len(found.layers)
+    assert page.count("<tr>") == 1 + len(found.layers) + 2  # header, layers, two notes
     assert all(d.verdict in page for d in found.layers)
 
 

@@ -18,7 +18,6 @@ along each layer's own gradient; each layer gets the first verdict whose rule ma
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,7 +26,7 @@ import numpy as np
 
 from ..engine.functional import linear
 from ..engine.tensor import Tensor, is_grad_enabled, no_grad
-from ..formatting import aligned_table, optional, superscript
+from ..formatting import aligned_table, html_table, optional, superscript
 from ..nn.activations import ACTIVATIONS
 from ..nn.tensor import TensorMLP
 from ..nn.weights import as_mlp
@@ -44,6 +43,10 @@ SATURATED_SHARE = 0.5  # at least half the slopes flat
 FLAT_SLOPE = 0.1  # a slope below this fraction of the activation's maximum is flat
 MIN_DROP = 1e-3  # a line search that cannot gain this much finds nothing left to gain
 LINE_SEARCH_STEPS = np.logspace(-2, 7, 19)  # t, two per decade
+NOTES = (
+    "update = η‖∂C/∂Wˡ‖/‖Wˡ‖ (guide: about 1e-3); sat. = share of slopes below 10% of max;",
+    "best ΔC = the largest drop in C moving layer l alone along −g (line search).",
+)
 # Worst first: the network's verdict is the worst of its layers'.
 SEVERITY = ("exploding", "saturated", "vanishing", "healthy", "near a minimum")
 
@@ -125,28 +128,18 @@ class Diagnosis:
 
     def __str__(self) -> str:
         header, rows = self._rows()
-        lines = [
-            self._title(),
-            *aligned_table(header, rows, left=(2, 10)),
-            "update = η‖∂C/∂Wˡ‖/‖Wˡ‖ (guide: about 1e-3); sat. = share of slopes below 10% of max;",
-            "best ΔC = the largest drop in C moving layer l alone along −g (line search).",
-        ]
+        lines = [self._title(), *aligned_table(header, rows, left=(2, 10)), *NOTES]
         lines += [f"layer {d.layer}, {d.verdict}: {d.reason}" for d in self.layers]
         return "\n".join(lines)
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        """The same table as HTML, for Jupyter."""
+        """The same table as HTML for Jupyter, with each verdict's reason in a last column."""
         header, rows = self._rows()
-        header.append("because")
         cells = [row + [d.reason] for row, d in zip(rows, self.layers)]
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in cells
-        )
-        title = html.escape(self._title())
-        return f"<table><caption>{title}</caption><tr>{head}</tr>{body}</table>"
+        return html_table([*header, "because"], cells, left=(2, 10, 11), caption=self._title(),
+                          notes=NOTES)
 
     def _title(self) -> str:
         return (
