@@ -65,11 +65,17 @@ def plot_spread(chain_or_spread: Any, k: int = 30) -> Any:
     bars.axhline(total, color=style.INK, linestyle="--", linewidth=1.0,
                  label=f"total {name} = {style.number(total, 3)}")
     bars.axhline(0.0, color="#777777", linewidth=0.6)
-    ticks = list(positions[:: max(1, len(parts) // 10)]) if parts else []
+    ticks = [int(t) for t in positions[: len(parts)][:: max(1, len(parts) // 10)]]
+    if rest is not None:  # room for the rest's label
+        ticks = [t for t in ticks if t <= len(parts) - 2 or t == 1]
     labels = [str(t) for t in ticks]
     if rest is not None:
+        # The rest cancel among themselves too: say how much they carry before they do.
+        carried = positive - negative - math.fsum(abs(p) for p in parts)
         ticks.append(positions[-1])
-        labels.append(f"other\n{style.count(owner.num_paths - len(parts))}")
+        labels.append(
+            f"other\n{style.count(owner.num_paths - len(parts))}\nΣ|p| {style.number(carried, 2)}"
+        )
     bars.set_xticks(ticks, labels)
     bars.set_xlabel("path, by |product|, largest first")
     bars.set_ylabel("contribution p of the path")
@@ -84,7 +90,7 @@ def plot_spread(chain_or_spread: Any, k: int = 30) -> Any:
     balance.axhline(0.0, color="#777777", linewidth=0.6)
     balance.set_xticks([0, 1, 2], ["Σp⁺", "Σp⁻", "Σp"])
     balance.set_title(
-        f"{style.count(owner.num_paths)} paths: |Σp| / Σ|p| = {survives:.3g}", fontsize=10
+        f"{style.count(owner.num_paths)} paths\n|Σp| / Σ|p| = {survives:.3g}", fontsize=10
     )
     for x, value in enumerate((positive, negative, total)):
         balance.annotate(style.number(value, 3), (x, value), ha="center",
