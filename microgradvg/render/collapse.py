@@ -27,7 +27,7 @@ GROUPINGS = ("auto", "neuron", "layer", "depth")
 DESCRIPTIONS = {
     "neuron": "by neuron: each neuron's parameters as one node",
     "layer": "by layer and op",
-    "depth": "by depth and op",
+    "depth": "by depth (and op, one depth to a band)",
 }
 DRAWABLE_NODES = 150  # the most nodes a caption suggests drawing one by one
 DEPTH_BANDS = (12, 6, 3, 1)  # how many bands of depth to try, finest first
@@ -91,7 +91,7 @@ def collapsed_graph(
     group_by: str = "auto",
     title: str = "",
     legend: bool = True,
-    rankdir: str = "LR",
+    rankdir: str = "auto",
 ) -> graphviz.Digraph:
     """A Digraph of `order` (topological) with nodes merged into groups, captioned as such.
 
@@ -195,8 +195,12 @@ def _depth_keys(
         else:
             low = 1 + (depth[i] - 1) // width * width
             high = min(low + width - 1, deepest)
-            band = f"depth {low}" if low == high else f"depth {low}–{high}"
-            keys.append(f"{band} · {node.op}")
+            # A band one deep keeps its ops apart; a wider band is one group, as its ops
+            # alternate along the depth (split, they would feed each other both ways).
+            if low == high:
+                keys.append(f"depth {low} · {node.op}")
+            else:
+                keys.append(f"depth {low}–{high}")
     return keys
 
 
@@ -265,6 +269,9 @@ def _draw(
     if len(order) <= DRAWABLE_NODES:
         caption += f"; pass max_nodes={len(order)} (and group_by='auto') to draw every node"
     what = "gradient (a group: its ‖gradient‖, coloured by sign when all share one)"
+    if rankdir == "auto":  # many bands of depth in a row read better top to bottom
+        deep = mode == "depth" and sum(key.startswith("depth") for key in groups) > 8
+        rankdir = "TB" if deep else "LR"
     graph = style.new_digraph(title, [caption], what if legend else None, rankdir, (1, -1, 0))
     for key, group in groups.items():
         graph.node(

@@ -31,7 +31,7 @@ def draw_graph(
     tensor_factor: str = "both",
     title: str = "",
     legend: bool = True,
-    rankdir: str = "LR",
+    rankdir: str = "auto",
 ) -> graphviz.Digraph:
     """The computation graph of `root` (a Value, a Tensor, or a list of them) as a Digraph.
 
@@ -46,8 +46,9 @@ def draw_graph(
     Above `max_nodes` nodes (default 60), or whenever `group_by` names a grouping
     ("neuron", "layer" or "depth", see `collapse.collapsed_graph`), the graph is drawn
     with its nodes merged into groups, e.g. one per (layer, op) whatever the number of
-    examples, and the caption says so. Node ids are n0, n1, … in topological order, so
-    the same graph gives the same DOT.
+    examples, and the caption says so. `rankdir` "auto" lays the graph out left to right,
+    or top to bottom when grouped into many bands of depth. Node ids are n0, n1, … in
+    topological order, so the same graph gives the same DOT.
     """
     check_options(max_nodes, tensor_factor)
     check_grouping(group_by)
@@ -63,6 +64,7 @@ def draw_graph(
             legend=legend,
             rankdir=rankdir,
         )
+    rankdir = "LR" if rankdir == "auto" else rankdir
     return picture(order, list(edges(order)), roots, title, legend, rankdir, tensor_factor)
 
 
