@@ -30,7 +30,8 @@ DESCRIPTIONS = {
     "depth": "by depth (and op, one depth to a band)",
 }
 DRAWABLE_NODES = 150  # the most nodes a caption suggests drawing one by one
-DEPTH_BANDS = (12, 6, 3, 1)  # how many bands of depth to try, finest first
+DEPTH_BANDS = (12, 6, 3, 1)
+MAX_ROW_RANKS = 9  # a grouped view with more ranks than this is laid out top to bottom  # how many bands of depth to try, finest first
 KINDS = {"w": "weights", "b": "biases"}
 
 Key = str
@@ -126,6 +127,20 @@ def collapsed_graph(
     assert best is not None
     _, mode, keys = best
     return _draw(order, ids, keys, mode, root_ids, title, legend, rankdir)
+
+
+def _ranks(keys: list[Key], links: list[tuple[Key, Key]]) -> int:
+    """How many ranks the groups take: 1 + the longest chain of links (cycles cut)."""
+    rank = dict.fromkeys(keys, 0)
+    for _ in range(len(keys)):
+        changed = False
+        for parent, child in links:
+            if rank[parent] + 1 > rank[child] and rank[parent] < len(keys):
+                rank[child] = rank[parent] + 1
+                changed = True
+        if not changed:
+            break
+    return 1 + max(rank.values(), default=0)
 
 
 def _op_edges(order: Sequence[Any]) -> int:
@@ -269,9 +284,8 @@ def _draw(
     if len(order) <= DRAWABLE_NODES:
         caption += f"; pass max_nodes={len(order)} (and group_by='auto') to draw every node"
     what = "gradient (a group: its ‖gradient‖, coloured by sign when all share one)"
-    if rankdir == "auto":  # many bands of depth in a row read better top to bottom
-        deep = mode == "depth" and sum(key.startswith("depth") for key in groups) > 8
-        rankdir = "TB" if deep else "LR"
+    if rankdir == "auto":  # many ranks in a row read better top to bottom
+        rankdir = "TB" if _ranks(list(groups), list(links)) > MAX_ROW_RANKS else "LR"
     graph = style.new_digraph(title, [caption], what if legend else None, rankdir, (1, -1, 0))
     for key, group in groups.items():
         graph.node(

@@ -16,7 +16,8 @@ from . import style
 from .collapse import check_grouping, collapsed_graph
 from .nodes import as_array, gradient_sign, is_constant, is_scalar, node_attributes
 
-DEFAULT_MAX_NODES = 60  # past this many nodes a graph is drawn grouped
+DEFAULT_MAX_NODES = 60  # past this many nodes a graph is drawn grouped,
+MAX_DEPTH = 16  # and past this many edges deep (a long chain on one row is a sliver)
 TENSOR_FACTORS = ("gain", "norm", "both")
 
 Roots = Any  # a node, or a list or tuple of nodes
@@ -43,7 +44,8 @@ def draw_graph(
     ∂child/∂parent · grad(child); the hue by the sign (red > 0, blue < 0), the strength
     by the decade of the size.
 
-    Above `max_nodes` nodes (default 60), or whenever `group_by` names a grouping
+    Above `max_nodes` nodes (default 60), deeper than 16 edges (grouped by depth, as
+    one row would be a sliver), or whenever `group_by` names a grouping
     ("neuron", "layer" or "depth", see `collapse.collapsed_graph`), the graph is drawn
     with its nodes merged into groups, e.g. one per (layer, op) whatever the number of
     examples, and the caption says so. `rankdir` "auto" lays the graph out left to right,
@@ -54,12 +56,13 @@ def draw_graph(
     check_grouping(group_by)
     roots = _as_roots(root)
     order = topological_order(*roots)
-    if len(order) > max_nodes or group_by != "auto":
+    deep = len(order) <= max_nodes and _depth(order) > MAX_DEPTH
+    if len(order) > max_nodes or group_by != "auto" or deep:
         return collapsed_graph(
             order,
             roots,
             max_nodes=max_nodes,
-            group_by=group_by,
+            group_by="depth" if deep and group_by == "auto" else group_by,
             title=title,
             legend=legend,
             rankdir=rankdir,
@@ -202,6 +205,14 @@ def _tensor_edge(factor: Any, child: Any, tensor_factor: str) -> tuple[str, floa
 
 
 # ---- helpers ----------------------------------------------------------------------------
+
+
+def _depth(order: Sequence[Any]) -> int:
+    """The longest path in the graph, in edges."""
+    depth: dict[int, int] = {}
+    for node in order:
+        depth[id(node)] = 1 + max((depth[id(p)] for p in node.parents), default=-1)
+    return max(depth.values(), default=0)
 
 
 def check_options(max_nodes: int, tensor_factor: str) -> None:

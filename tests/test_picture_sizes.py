@@ -1,0 +1,80 @@
+"""Every picture fits the default budget, whatever the graph: at most about 2,000 × 2,000 px
+and no text under 8 pt, for graphs of 5 to 10⁶ nodes (the 10⁶ ones with
+MICROGRADVG_HUGE=1: they take about a minute; benchmarks/bench_render.py times them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from microgradvg import Value, chain
+from microgradvg.nn import MLP
+from microgradvg.render import draw_chain, draw_graph, save_svg
+
+pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+SVG = "{http://www.w3.org/2000/svg}"
+BUDGET_PX = 2000 * 1.05  # "about" 2,000
+PX_PER_PT = 96 / 72
+HUGE = pytest.mark.skipif(os.environ.get("MICROGRADVG_HUGE") != "1", reason="set MICROGRADVG_HUGE=1")
+
+
+def tanh_chain(nodes: int) -> tuple[Value, Value]:
+    """x → (·1.0001 → tanh) repeated: a chain of about `nodes` nodes, after backward."""
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(max(1, (nodes - 1) // 2)):
+        y = (y * 1.0001).tanh()
+    y.backward()
+    return y, x
+
+
+def scalar_mlp(nin: int, sizes: list[int]) -> Value:
+    model = MLP(nin, sizes, seed=0)
+    outputs = model(np.linspace(-1.0, 1.0, nin).tolist())
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    loss = Value.sum([(o - 0.5) ** 2 for o in outputs])
+    loss.backward()
+    return loss
+
+
+def check_budget(path: Path) -> None:
+    root = ET.parse(path).getroot()
+    width, height = (float(root.get(side, "0").removesuffix("pt")) * PX_PER_PT for side in ("width", "height"))
+    assert width <= BUDGET_PX and height <= BUDGET_PX, (width, height)
+    sizes = [float(text.get("font-size", "14")) for text in root.iter(f"{SVG}text")]
+    assert min(sizes) >= 8.0
+
+
+@pytest.mark.parametrize("nodes", [5, 50, 500, 5_000, 50_000])
+def test_a_chain_of_any_length_fits_as_a_graph_and_as_a_chain(tmp_path: Path, nodes: int) -> None:
+    y, x = tanh_chain(nodes)
+    check_budget(save_svg(draw_graph(y), tmp_path / "graph.svg"))
+    check_budget(save_svg(draw_chain(chain(y, x), k=3), tmp_path / "chain.svg"))
+
+
+@pytest.mark.parametrize(
+    ("nin", "sizes"), [(2, [1]), (2, [3, 1]), (4, [8, 8, 1]), (16, [16, 16, 16, 1]), (784, [30, 10])]
+)
+def test_an_mlp_of_any_width_fits(tmp_path: Path, nin: int, sizes: list[int]) -> None:
+    loss = scalar_mlp(nin, sizes)
+    check_budget(save_svg(draw_graph(loss), tmp_path / "graph.svg"))
+    weights = [n for n in _leaves(loss) if n.label.startswith("L1.n0.w")]
+    check_budget(save_svg(draw_chain(chain(loss, weights[0]), k=3), tmp_path / "chain.svg"))
+
+
+def _leaves(root: Value) -> list[Value]:
+    from microgradvg import topological_order
+
+    return [node for node in topological_order(root) if not node.parents]
+
+
+@HUGE
+def test_a_million_nodes_fit(tmp_path: Path, collector_paused: None) -> None:
+    y, x = tanh_chain(1_000_001)
+    check_budget(save_svg(draw_graph(y), tmp_path / "graph.svg"))
+    check_budget(save_svg(draw_chain(chain(y, x), k=1), tmp_path / "chain.svg"))
