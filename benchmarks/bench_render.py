@@ -5,22 +5,29 @@
 2. The full graph of a scalar `MLP(784, [30, 10])` on one digit (about 24,700 nodes, so it is
    collapsed by layer): forward + backward + `draw_graph` + `save_svg` — budget 5 s.
 
-Each is run `--repeats` times; medians are printed with each stage, and as a ratio to the
-anchor measured in the same run: `dot -Tsvg` on a one-node graph (the cost of starting dot).
+3. Pictures at every size, 5 to 10⁶ nodes: a chain of tanh (x → ·1.0001 → tanh → …) drawn
+   with `draw_graph` and as `draw_chain`, `dot` included (building the graph, backward and
+   `chain()` are not counted) — budget 5 s each; with the picture's size in px.
 
-    .venv/bin/python benchmarks/bench_render.py             # ~10 s
-    .venv/bin/python benchmarks/bench_render.py --repeats 3 --keep out/   # also keep the SVGs
+Each is run `--repeats` times (the sizes past 10⁴ nodes once); medians are printed with each
+stage, and as a ratio to the anchor measured in the same run: `dot -Tsvg` on a one-node graph
+(the cost of starting dot).
+
+    .venv/bin/python benchmarks/bench_render.py             # ~3 minutes, most of it at 10⁶
+    .venv/bin/python benchmarks/bench_render.py --largest 100000 --repeats 3 --keep out/
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,11 +37,14 @@ from microgradvg.data import load_embedded
 from microgradvg.engine.graph import topological_order
 from microgradvg.engine.value import Value
 from microgradvg.flow.speeds import layer_flow
+from microgradvg.inspection.chain import chain
 from microgradvg.nn import MLP
-from microgradvg.render import draw_graph, draw_layers, save_svg
+from microgradvg.render import draw_chain, draw_graph, draw_layers, save_svg
 
 LAYER_BUDGET = 1.0  # seconds, the issue's budget for the layer view
 SCALAR_BUDGET = 5.0  # seconds, the issue's budget for the scalar MLP picture
+SIZE_BUDGET = 5.0  # seconds, the pictures issue's budget at every size
+SIZES = (5, 50, 500, 5_000, 50_000, 500_000, 1_000_001)
 NIELSEN = [784, 30, 30, 30, 30, 10]
 
 
@@ -73,6 +83,52 @@ def scalar_picture(out: Path) -> dict[str, float]:
     return times
 
 
+def tanh_chain(nodes: int) -> tuple[Value, Value]:
+    """x → (·1.0001 → tanh) repeated, `nodes` nodes in all, after backward."""
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(max(1, (nodes - 1) // 2)):
+        y = (y * 1.0001).tanh()
+    y.backward()
+    return y, x
+
+
+def picture_size(path: Path) -> str:
+    """An SVG's width × height in px (dot writes pt; a browser shows 96 px per 72 pt)."""
+    root = ET.parse(path).getroot()
+    width, height = (float(root.get(side, "0").removesuffix("pt")) * 96 / 72 for side in ("width", "height"))
+    return f"{width:,.0f} × {height:,.0f}"
+
+
+def sizes_table(out: Path, largest: int, repeats: int) -> bool:
+    """Draw + dot for draw_graph and draw_chain at every size; True if any is over budget."""
+    print("\npictures at every size: draw + dot, seconds (median), and the picture in px")
+    print(f"  {'nodes':>10}  {'draw_graph':>10}  {'size':>13}  {'draw_chain':>10}  {'size':>13}")
+    over = False
+    for nodes in (n for n in SIZES if n <= largest):
+        gc.collect()
+        gc.disable()  # a million live nodes: the collector would rescan them over and over
+        try:
+            y, x = tanh_chain(nodes)
+            gradient = chain(y, x)
+            row = []
+            for name in ("graph", "chain"):
+                samples = []
+                for _ in range(repeats if nodes <= 10_000 else 1):
+                    start = time.perf_counter()
+                    picture = draw_graph(y) if name == "graph" else draw_chain(gradient, k=3)
+                    path = save_svg(picture, out / f"{name}_{nodes}.svg")
+                    samples.append(time.perf_counter() - start)
+                seconds = statistics.median(samples)
+                over |= seconds > SIZE_BUDGET
+                row += [f"{seconds:10.2f}", f"{picture_size(path):>13}"]
+            del y, x, gradient
+        finally:
+            gc.enable()
+        print(f"  {nodes:>10,}  " + "  ".join(row))
+    return over
+
+
 def anchor(out: Path) -> float:
     """`dot -Tsvg` on a one-node graph: what every picture pays to start dot."""
     start = time.perf_counter()
@@ -91,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="runs per picture (default 7)")
     parser.add_argument("--keep", type=Path, help="directory to keep the SVGs in")
+    parser.add_argument("--largest", type=int, default=SIZES[-1],
+                        help="the largest graph drawn in the size sweep (default 1,000,001 nodes)")
     args = parser.parse_args(argv)
     version = subprocess.run(
         ["dot", "-V"], capture_output=True, text=True, check=False
@@ -115,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {verdict} the {budget:g} s budget ({result['total'] / budget:.0%} of it)")
         nodes = len(topological_order(scalar_loss()))
         print(f"\n(the scalar graph has {nodes:,} nodes; the picture collapses them by layer)")
+        if sizes_table(out, args.largest, args.repeats):
+            print(f"  OVER the {SIZE_BUDGET:g} s budget at some size")
+            failed = True
     return 1 if failed else 0
 
 
