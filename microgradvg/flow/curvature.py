@@ -18,6 +18,8 @@ from ..formatting import aligned_table, html_table, optional
 from ..nn.tensor import TensorMLP
 from .batch import Batch, Model, check_batch, tensor_forward, tensor_twin
 
+CURVATURE_TITLE = "Curvature along each layer's own gradient"
+
 
 @dataclass(frozen=True)
 class LayerCurvature:
@@ -152,9 +154,6 @@ def curvature_html(curvatures: list[LayerCurvature], lr: float | None) -> str:
     """The curvature table as HTML, for Jupyter."""
     header, rows = curvature_cells(curvatures, lr)
     return html_table(header, rows, caption=CURVATURE_TITLE, notes=curvature_notes(curvatures))
-
-
-CURVATURE_TITLE = "Curvature along each layer's own gradient"
 
 
 def curvature_notes(curvatures: list[LayerCurvature]) -> list[str]:
