@@ -140,6 +140,8 @@ def _chain_caption(chain: Any, paths: Sequence[Any], name: Callable[[Any], str])
     total = chain.total
     tensor = isinstance(total, np.ndarray) and total.size > 1
     gradient = f"‖∂{out}/∂{wrt}‖" if tensor else f"∂{out}/∂{wrt}"
+    if not tensor and np.isinf(total):  # the sum overflowed; a path's product below does not
+        gradient += " as a float"
     if chain.num_paths == 1:
         lines = [f"{gradient} = {_quantity(total)}: the product of the factors along its one path"]
     else:
