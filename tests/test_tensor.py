@@ -906,3 +906,40 @@ def test_no_index_of_any_view_shares_memory_with_the_base(view: Callable, index:
     x.data += 1000.0
     assert not np.shares_memory(part.data, x.data)
     assert np.array_equal(part.data, expected)
+
+
+# ---- ** at a zero base --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exponent", [Tensor(0.0), Tensor([0.0, 0.0]), np.float64(0.0)], ids=repr)
+def test_x_to_a_zero_tensor_power_has_slope_0_at_x_0(exponent) -> None:
+    # x⁰ = 1 for every x: slope 0 everywhere, at 0 too, as for x ** 0.0, Value and PyTorch.
+    x = leaf(np.array([0.0, 2.0]))
+    (x ** exponent).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+    x = leaf(np.array([0.0, 2.0]))
+    (slope,) = mg.grad((x ** Tensor(0.0)).sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(slope.data, [0.0, 0.0])
+    assert mg.hessian(lambda t: (t ** Tensor(0.0)).sum(), np.array([0.0, 2.0])).tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0])
+def test_second_order_of_a_tensor_power_at_base_0_names_the_users_exponent(p: float) -> None:
+    # ∂(xᵖ)/∂x = p·xᵖ⁻¹ has no derivative in p at x = 0 for p ≤ 1 (ln 0): the error must
+    # name the exponent the user wrote, not the p − 1 built inside the rule.
+    x, exponent = leaf(np.array([0.0, 1.0])), leaf(np.array([p, p]))
+    loss = (x ** exponent).sum()
+    with pytest.raises(ValueError, match=rf"\*\*: .*base 0\.0.*exponent {p}\b") as caught:
+        mg.grad(loss, [x, exponent], create_graph=True)
+    assert f"exponent {p - 1}" not in str(caught.value)
+    with pytest.raises(ValueError, match=rf"exponent {p}\b"):
+        mg.hvp(lambda a, b: (a ** b).sum(), [np.array([0.0, 1.0]), np.array([p, p])],
+               [np.ones(2), np.ones(2)])
+
+
+def test_second_order_of_a_tensor_power_at_base_0_above_1_matches_torch_values() -> None:
+    # p = 2 at x = 0: ∂²/∂x² = p(p−1)x^(p−2) = 2, ∂²/∂x∂p = x^(p−1)(1 + p ln x) → 0.
+    products = mg.hvp(lambda a, b: (a ** b).sum(), [np.array([0.0]), np.array([2.0])],
+                      [np.ones(1), np.zeros(1)])
+    np.testing.assert_allclose(products[0], [2.0])
+    np.testing.assert_allclose(products[1], [0.0])

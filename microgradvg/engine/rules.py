@@ -119,11 +119,34 @@ def power_constant(g: Any, out: Any, inputs: Sequence[Any], ctx: Power, needs: N
 
 @register("**")
 def power(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Needs) -> tuple:
-    """∂aᵇ/∂a = b·aᵇ⁻¹, ∂aᵇ/∂b = aᵇ·ln a."""
+    """∂aᵇ/∂a = b·aᵇ⁻¹ (0 where b = 0, x = 0 included, as for a number exponent), ∂aᵇ/∂b = aᵇ·ln a."""
     a, b = inputs
-    by_a = ops.sum_to(g * b * a ** (b - 1.0), a.shape) if needs[0] else None
+    by_a = ops.sum_to(g * _power_slope(a, b), a.shape) if needs[0] else None
     by_b = ops.sum_to(g * out * ops.log_where_positive(a), b.shape) if needs[1] else None
     return (by_a, by_b)
+
+
+def _power_slope(a: Any, b: Any) -> Any:
+    """b·aᵇ⁻¹, with 0 where b = 0 (not 0·0⁻¹ = NaN at a = 0)."""
+    base, exponent = ops.raw(a), ops.raw(b)
+    at_zero = (exponent == 0) & (base == 0)
+    if at_zero.any():
+        a = a + ops.like(at_zero, a)  # 1 there, so b·1ᵇ⁻¹ = 0
+    try:
+        return b * a ** (b - 1.0)
+    except ValueError:
+        # Under create_graph, with an exponent that requires grad, aᵇ⁻¹ at a = 0 and b ≤ 1
+        # has no derivative in b (ln 0): say so with the user's exponent, not b − 1.
+        base, exponent = np.broadcast_arrays(base, exponent)
+        where = (base == 0) & (exponent <= 1)
+        if not where.any():
+            raise
+        raise ValueError(
+            f"**: at base {float(base[where][0])!r}, exponent {float(exponent[where][0])!r}, the "
+            "slope ∂(x**p)/∂x = p·x**(p−1) has no derivative in p (it needs ln 0); second "
+            "derivatives of x**p with an exponent that requires grad need bases > 0, or 0 "
+            "with exponents > 1"
+        ) from None
 
 
 @register("@")
