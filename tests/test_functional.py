@@ -41,6 +41,19 @@ def test_linear(batch, n_in: int, n_out: int, data) -> None:
     gradcheck(linear, x, w, b)
 
 
+@given(batch=st.sampled_from([(), (0,), (2,), (2, 3)]), n_out=st.integers(0, 3))
+def test_linear_with_zero_input_features_gives_zero_gradients(batch, n_out: int) -> None:
+    # z = b whatever x is: ∂/∂b = Σ g over the batch, and x and W have no entries.
+    x, w = leaf(np.zeros((*batch, 0))), leaf(np.zeros((n_out, 0)))
+    b = leaf(np.arange(n_out, dtype=float))
+    out = linear(x, w, b)
+    np.testing.assert_array_equal(out.data, np.broadcast_to(b.data, (*batch, n_out)))
+    seed = np.arange(out.data.size, dtype=float).reshape(out.shape) + 1.0
+    out.backward(seed)
+    assert x.grad.shape == x.shape and w.grad.shape == w.shape
+    np.testing.assert_array_equal(b.grad, seed.sum(axis=tuple(range(len(batch)))))
+
+
 def test_linear_shape_error_names_all_three_shapes() -> None:
     with pytest.raises(ValueError, match=r"linear: x \(2, 3\), W \(4, 2\), b \(4,\)"):
         linear(Tensor(np.ones((2, 3))), Tensor(np.ones((4, 2))), Tensor(np.ones(4)))
@@ -152,3 +165,39 @@ def test_sigmoid_cross_entropy_accepts_targets_at_exactly_0_and_1() -> None:
 @pytest.mark.parametrize(("shape", "expected"), [((3,), 1), ((1, 2), 1), ((4, 3), 4), ((2, 3, 5), 2)])
 def test_batch_size_is_the_first_axis_or_1_for_one_example(shape, expected) -> None:
     assert batch_size(np.zeros(shape)) == expected
+
+
+# ---- targets that require grad: every cost gives them their gradient ---------------------
+
+
+@pytest.mark.parametrize("cost", ["quadratic_cost", "sigmoid_cross_entropy", "cross_entropy"])
+@given(shape=st.sampled_from([(3,), (2, 3)]), data=st.data())
+def test_every_cost_gives_targets_that_require_grad_their_gradient(cost: str, shape, data) -> None:
+    """Targets are values like any other: ∂C/∂y, checked against central differences."""
+    function = {
+        "quadratic_cost": mg.nn.quadratic_cost,
+        "sigmoid_cross_entropy": sigmoid_cross_entropy,
+        "cross_entropy": lambda z, y: mg.nn.cross_entropy(z.sigmoid(), y),
+    }[cost]
+    z = leaf(data.draw(arrays(shape)))
+    y = leaf(data.draw(arrays(shape, 0.05, 0.95)))
+    gradcheck(function, z, y)
+    assert y.grad is not None and y.grad.shape == shape
+
+
+def test_sigmoid_cross_entropy_target_gradient_to_second_order() -> None:
+    # C = Σ[softplus(z) − y z]/B: ∂C/∂y = −z/B, ∂²C/∂y∂z = −1/B.
+    z = leaf(np.array([[0.5, -1.0], [2.0, 0.0]]))
+    y = leaf(np.array([[0.2, 0.7], [1.0, 0.0]]))
+    gz, gy = mg.grad(sigmoid_cross_entropy(z, y), [z, y], create_graph=True)
+    np.testing.assert_allclose(gz.data, (1 / (1 + np.exp(-z.data)) - y.data) / 2)
+    np.testing.assert_allclose(gy.data, -z.data / 2)
+    (by_z,) = mg.grad(gy.sum(), [z])
+    np.testing.assert_allclose(by_z.data, np.full((2, 2), -0.5))
+
+
+def test_softmax_cross_entropy_refuses_labels_that_require_grad() -> None:
+    """Class indices have no gradient; a Tensor of them that requires grad is a mistake."""
+    labels = Tensor([0.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"softmax_cross_entropy: labels .*class indices.*require"):
+        softmax_cross_entropy(leaf(np.zeros((2, 3))), labels)

@@ -7,6 +7,7 @@ side: fewer nodes keep a training step close to hand-written numpy, and keep cha
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -53,8 +54,9 @@ def linear_rule(g: Any, out: Any, inputs: Sequence[Any], ctx: Any, needs: Needs)
     """z = x Wᵀ + b:  ∂/∂x = g W,  ∂/∂W = gᵀ x,  ∂/∂b = Σ_batch g."""
     x, weight, _ = inputs
     n_out, n_in = weight.shape
-    g2 = g if g.ndim == 2 else g.reshape(-1, n_out)
-    x2 = x if x.ndim == 2 else x.reshape(-1, n_in)
+    # The rows counted, not reshape(-1, …): with n_in or n_out = 0 a −1 would be ambiguous.
+    g2 = g if g.ndim == 2 else g.reshape(math.prod(g.shape[:-1]), n_out)
+    x2 = x if x.ndim == 2 else x.reshape(math.prod(x.shape[:-1]), n_in)
     return (
         g @ weight if needs[0] else None,
         g2.T @ x2 if needs[1] else None,
@@ -87,6 +89,12 @@ def softmax_cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
         raise ValueError(
             f"softmax_cross_entropy: logits {z.shape} and labels {y.shape} do not fit; "
             "need logits (batch, classes) and labels (batch,)"
+        )
+    if isinstance(labels, Tensor) and labels.requires_grad:
+        raise ValueError(
+            "softmax_cross_entropy: labels are class indices, which have no gradient, but the "
+            "labels Tensor requires grad; pass an array or labels.detach() (targets that are "
+            "values, as in quadratic_cost and sigmoid_cross_entropy, do get a gradient)"
         )
     given = y
     if y.dtype.kind not in "iu" or not z.shape[1]:
@@ -155,7 +163,9 @@ def sigmoid_cross_entropy(logits: Tensor, targets: ArrayLike) -> Tensor:
     softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
     batch = batch_size(z)
     loss = np.asarray((softplus - y * z).sum() / batch, dtype=z.dtype)
-    return _result(loss, (logits,), "sigmoid_cross_entropy", SigmoidCrossEntropy(y))
+    # Targets that require grad get one, as in every cost (and PyTorch): ∂C/∂y = −z/B.
+    parents = (logits, targets) if isinstance(targets, Tensor) and targets.requires_grad else (logits,)
+    return _result(loss, parents, "sigmoid_cross_entropy", SigmoidCrossEntropy(y))
 
 
 class SigmoidCrossEntropy(NamedTuple):
@@ -168,6 +178,13 @@ class SigmoidCrossEntropy(NamedTuple):
 def sigmoid_cross_entropy_rule(
     g: Any, out: Any, inputs: Sequence[Any], ctx: SigmoidCrossEntropy, needs: Needs
 ) -> tuple:
-    """∂/∂z of mean(Σ[softplus(z) − y z]) = (σ(z) − y) / batch: Nielsen's δᴸ = aᴸ − y."""
-    z = inputs[0]
-    return (g * ((ops.sigmoid(z) - ctx.targets) / batch_size(z)),)
+    """∂/∂z of mean(Σ[softplus(z) − y z]) = (σ(z) − y) / batch: Nielsen's δᴸ = aᴸ − y;
+    and ∂/∂y = −z / batch when the targets are an input (they require grad)."""
+    z, batch = inputs[0], batch_size(inputs[0])
+    if len(inputs) == 1:
+        return (g * ((ops.sigmoid(z) - ctx.targets) / batch),)
+    y = inputs[1]
+    return (
+        g * ((ops.sigmoid(z) - y) / batch) if needs[0] else None,
+        g * (-z / batch) if needs[1] else None,
+    )
