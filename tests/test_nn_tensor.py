@@ -138,6 +138,28 @@ def test_float32_mlp_stays_float32() -> None:
     assert all(p.grad.dtype == np.float32 for p in model.parameters())
 
 
+@pytest.mark.parametrize(
+    "given_input",
+    [np.ones((2, 3)), np.ones((2, 3), dtype=np.int64), [[1, 2, 3], [4, 5, 6]],
+     Tensor(np.ones((2, 3))), Tensor(np.ones((2, 3)), requires_grad=True)],
+    ids=["float64", "int64", "list", "float64 Tensor", "float64 Tensor that requires grad"],
+)
+def test_a_float32_mlp_casts_its_input_and_keeps_float32_gradients(given_input) -> None:
+    model = MLP([3, 4, 2], dtype=np.float32)
+    out = model(given_input)
+    assert out.dtype == np.float32
+    softmax_cross_entropy(out, [0, 1]).backward()
+    assert all(p.grad.dtype == np.float32 for p in model.parameters())
+    if isinstance(given_input, Tensor) and given_input.requires_grad:
+        assert given_input.grad.dtype == np.float64  # the input's own dtype
+        reference = MLP([3, 4, 2], dtype=np.float32)
+        for mine, theirs in zip(reference.parameters(), model.parameters()):
+            mine.data[...] = theirs.data
+        x32 = Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
+        softmax_cross_entropy(reference(x32), [0, 1]).backward()
+        np.testing.assert_array_equal(given_input.grad, x32.grad.astype(np.float64))
+
+
 @pytest.mark.parametrize("sizes", [[3], [3, 0], [3, 2.5]])
 def test_bad_sizes_raise(sizes) -> None:
     with pytest.raises(ValueError, match="sizes"):

@@ -22,6 +22,7 @@ from strategies import EXTREME, away_from_zero, distinct, leaf, positive, refere
 import microgradvg as mg
 import microgradvg.nn
 from microgradvg import Tensor, Value
+from microgradvg.engine.functional import linear
 from microgradvg.testing import arrays, broadcastable_shapes, gradcheck, shapes, tensors
 
 # ---- strategies --------------------------------------------------------------------------
@@ -943,3 +944,31 @@ def test_second_order_of_a_tensor_power_at_base_0_above_1_matches_torch_values()
                       [np.ones(1), np.zeros(1)])
     np.testing.assert_allclose(products[0], [2.0])
     np.testing.assert_allclose(products[1], [0.0])
+
+
+# ---- dtype policy: a leaf's gradient has the leaf's dtype -------------------------------------
+
+DTYPE_OPS = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": lambda a, b: a / (b * b + 1.0), "**": lambda a, b: (a * a + 1.0) ** b,
+    "@": lambda a, b: a @ b.T, "max": lambda a, b: (a + b).max(axis=0),
+    "concatenate": lambda a, b: mg.concatenate([a, b]), "stack": lambda a, b: mg.stack([a, b]),
+    "index": lambda a, b: a[np.array([0, 0])] * b[0], "linear": lambda a, b: linear(a, b, b[:, 0]),
+    "softmax": lambda a, b: (a * b).softmax(-1), "tanh·sigmoid": lambda a, b: a.tanh() * b.sigmoid(),
+}
+
+
+@pytest.mark.parametrize("op", DTYPE_OPS, ids=list(DTYPE_OPS))
+@given(first=st.sampled_from([np.float32, np.float64]), second=st.sampled_from([np.float32, np.float64]),
+       data=st.data())
+def test_every_leaf_gradient_has_the_leafs_own_dtype(op: str, first, second, data) -> None:
+    a = Tensor(data.draw(arrays((2, 2))).astype(first), requires_grad=True)
+    b = Tensor(data.draw(arrays((2, 2))).astype(second), requires_grad=True)
+    out = DTYPE_OPS[op](a, b)
+    out.backward(np.ones(out.shape))
+    assert a.grad.dtype == first and b.grad.dtype == second
+    # The same numbers as the float64 computation, to float32 precision.
+    a64, b64 = (Tensor(t.data.astype(np.float64), requires_grad=True) for t in (a, b))
+    DTYPE_OPS[op](a64, b64).backward(np.ones(out.shape))
+    np.testing.assert_allclose(a.grad, a64.grad, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(b.grad, b64.grad, rtol=1e-4, atol=1e-5)

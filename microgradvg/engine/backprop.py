@@ -127,7 +127,8 @@ def settle(leaves: list[Any], earlier: list[Any], held: set[int]) -> None:
         new = leaf.grad
         if new is None or not leaf.requires_grad:
             leaf.grad = old
-        elif old is None and type(new) is np.ndarray and new.base is None and id(new) not in held:
+        elif (old is None and type(new) is np.ndarray and new.base is None and id(new) not in held
+              and new.dtype is leaf.data.dtype):
             hold(id(new))  # `owned`'s commonest case, spelled out: every parameter, every step
         else:
             leaf.grad = owned(leaf, old, new, held)
@@ -135,11 +136,12 @@ def settle(leaves: list[Any], earlier: list[Any], held: set[int]) -> None:
 
 
 def owned(leaf: Any, old: Any, new: Any, held: set[int]) -> Any:
-    """The gradient a leaf keeps: old + new, in an array of its own.
+    """The gradient a leaf keeps: old + new, in an array of its own and of the leaf's dtype.
 
     Never a view, nor an array that an interior node or another leaf holds (`held`: their
     ids), nor numpy's scalar for a 0-d sum, so updating it in place changes nothing else.
-    An old gradient of another shape is refused rather than broadcast.
+    An old gradient of another shape is refused rather than broadcast. A float32 leaf
+    reached through float64 ops gets a float32 gradient, as its optimiser step expects.
     """
     if old is not None:
         if np.shape(old) != leaf.shape:
@@ -149,10 +151,19 @@ def owned(leaf: Any, old: Any, new: Any, held: set[int]) -> Any:
                 "so this pass's gradient cannot be added to it; set its .grad to None (or zero_grad()) first"
             )
         total = old + new
-        return np.asarray(total) if isinstance(total, np.generic) else total
+        return _in_dtype_of(leaf, np.asarray(total) if isinstance(total, np.generic) else total)
     if type(new) is np.ndarray:
+        if new.dtype is not leaf.data.dtype:
+            return new.astype(leaf.data.dtype)  # a copy of its own
         return new.copy() if new.base is not None or id(new) in held else new
-    return np.asarray(new) if isinstance(new, np.generic) else new
+    return _in_dtype_of(leaf, np.asarray(new) if isinstance(new, np.generic) else new)
+
+
+def _in_dtype_of(leaf: Any, gradient: Any) -> Any:
+    """An ndarray gradient in the leaf's dtype (Values' floats and create_graph's Tensors as they are)."""
+    if type(gradient) is np.ndarray and gradient.dtype is not leaf.data.dtype:
+        return gradient.astype(leaf.data.dtype)
+    return gradient
 
 
 # ---- grad: gradients in a dict ---------------------------------------------------------

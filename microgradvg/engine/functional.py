@@ -26,7 +26,11 @@ def batch_size(z: Any) -> int:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """z = x Wᵀ + b for x of shape (…, n_in), W (n_out, n_in), b (n_out,)."""
+    """z = x Wᵀ + b for x of shape (…, n_in), W (n_out, n_in), b (n_out,).
+
+    The layer's dtype decides: x is cast to W's dtype, so a float32 model stays float32
+    whatever it is given (x's own gradient still comes back in x's dtype).
+    """
     if type(x) is not Tensor:
         x = Tensor(x)  # an input array or list: a constant
     if type(weight) is not Tensor or type(bias) is not Tensor:
@@ -41,6 +45,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
             f"linear: x {x.shape}, W {weight.shape}, b {bias.shape} do not fit; "
             "need x (…, n_in), W (n_out, n_in), b (n_out,)"
         )
+    if a.dtype is not w.dtype:
+        a = a.astype(w.dtype)
     z = np.matmul(a, w.T)
     if z.dtype is b.dtype:  # numpy's float dtypes are singletons; `is` is the cheap test
         z += b  # in place: z is a fresh array, so this saves an allocation and a pass
