@@ -123,3 +123,19 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
         assert len(lines) == 1 and lines[0].startswith(ERROR_PREFIX), err
         assert message in lines[0], (message, lines[0])
         assert not out_dir.exists() and staging_leftovers(tmp_path) == []
+
+
+def test_a_diverging_learning_rate_stops_training_with_the_epoch_and_no_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import warnings
+
+    argv = ["diagnose", "--examples", "50", "--epochs", "3", "--lr", "1e308", "--quiet",
+            "--out", str(tmp_path / "o")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status, _, err = run(argv, capsys)
+    assert [str(w.message) for w in caught] == []
+    assert status == 2 and err.count("\n") == 1 and err.startswith(ERROR_PREFIX), err
+    assert "diverged at epoch 1 of 3" in err and "--lr" in err
+    assert not (tmp_path / "o").exists() and staging_leftovers(tmp_path) == []
