@@ -7,6 +7,7 @@ input gives exit status 2, one stderr line and no files."""
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -160,3 +161,24 @@ def test_help_documents_every_option_with_examples(
     for option in options:
         assert option in out
     assert f"microgradvg {command}" in out.split("examples:")[1]
+
+
+def test_batch_norm_on_one_example_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["residual", "--norm", "batch", "--examples", "1", "--blocks", "2", "--width", "4",
+            "--out", str(tmp_path / "o")]
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert err.startswith(f"{ERROR_PREFIX} --norm batch") and err.count("\n") == 1
+    assert "--examples" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_huge_learning_rate_prints_no_numpy_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["recurrent", "--steps", "3", "--hidden", "2", "--lr", "1e308", "--out", str(tmp_path / "o")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning from numpy would raise here
+        status, _, err = run(argv, capsys)
+    assert status == 0, err
+    assert err == ""

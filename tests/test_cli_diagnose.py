@@ -139,3 +139,15 @@ def test_a_diverging_learning_rate_stops_training_with_the_epoch_and_no_warnings
     assert status == 2 and err.count("\n") == 1 and err.startswith(ERROR_PREFIX), err
     assert "diverged at epoch 1 of 3" in err and "--lr" in err
     assert not (tmp_path / "o").exists() and staging_leftovers(tmp_path) == []
+
+
+def test_activations_apply_to_nielsens_network_without_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["diagnose", "--activation", "relu", "--output-activation", "linear", *FEW,
+            "--out", str(tmp_path / "o")]
+    status, out, err = run(argv, capsys)
+    assert status == 0, err
+    assert "relu hidden layers, linear output" in out
+    assert "softmax_cross_entropy" in out  # auto: a linear output gives logits
+    assert [r[2] for r in printed_rows(out)] == ["relu"] * 4 + ["linear"]

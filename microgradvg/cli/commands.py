@@ -135,13 +135,17 @@ def run_exploding(options: argparse.Namespace) -> int:
 def run_diagnose(options: argparse.Namespace) -> int:
     """Diagnose a network (from --weights, else Nielsen's at initialisation); optionally train."""
     from ..flow.diagnose import diagnose
+    from ..nn.tensor import TensorMLP
     from ..nn.weights import load_weights
     from ..render import draw_diagnosis, save_svg
 
     with staged_output(options.out) as output:
         images, labels, source = load_examples(options.data, options.examples)
         if options.weights is None:
-            model = Setup().build(options.seed)
+            model = TensorMLP(  # Nielsen's network, in the activations the user asked for
+                Setup().sizes, activation=options.activation or "sigmoid",
+                output_activation=options.output_activation or "sigmoid", seed=options.seed,
+            )
             name = f"Nielsen's {list(model.sizes)} at initialisation (seed {options.seed})"
         else:
             model = load_weights(options.weights, options.activation, options.output_activation)

@@ -24,6 +24,7 @@ from .options import (
     PLAIN_FLOW_SVG,
     RESIDUAL_FLOW_SVG,
     THROUGH_TIME_SVG,
+    CommandError,
 )
 from .report import say
 from .staging import staged_output
@@ -37,6 +38,10 @@ def run_residual(options: argparse.Namespace) -> int:
     from ..render import draw_flow, save_svg
     from ..render.curves import plot_by_length, plot_flows
 
+    if options.norm == "batch" and options.examples < 2:  # batch statistics need two rows
+        raise CommandError(
+            f"--norm batch: batch norm needs at least 2 examples, got --examples {options.examples}"
+        )
     with staged_output(options.out) as output:
         result = residual_experiment(
             options.blocks, options.width, options.examples, options.activation, options.norm, options.seed
