@@ -292,6 +292,7 @@ BAD_INPUTS = {
     "zero examples": ["--examples", "0"],
     "negative examples": ["--examples", "-5"],
     "more examples than embedded": ["--examples", "1001"],
+    "more seeds than the budget": ["--seeds", "101"],
     "zero epochs": ["--epochs", "0"],
     "zero seeds": ["--seeds", "0"],
     "negative seed": ["--seed", "-1"],

@@ -374,3 +374,17 @@ def test_a_layer_whose_update_and_output_update_are_zero_gets_a_verdict():
     found = diagnose(model, x, y, cost="quadratic")
     assert [layer.speed for layer in found.layers][:2] == [0.0, 0.0]
     assert all(layer.verdict in VERDICTS for layer in found.layers)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_inputs_or_targets_are_refused_not_diagnosed(bad):
+    """A NaN or ±∞ in x or y is a data error, not an exploding gradient (it was diagnosed so)."""
+    model = MLP([2, 2, 1], seed=0)
+    x, y = np.zeros((3, 2)), np.zeros((3, 1))
+    x[1, 0] = bad
+    with pytest.raises(ValueError, match=r"diagnose: x has non-finite values \(nan or ±inf\)"):
+        diagnose(model, x, y)
+    x[1, 0] = 0.0
+    y[2, 0] = bad
+    with pytest.raises(ValueError, match=r"diagnose: y has non-finite values \(nan or ±inf\)"):
+        diagnose(model, x, y)

@@ -41,6 +41,7 @@ THROUGH_TIME_SVG = "through_time.svg"
 # The largest runs each command accepts: at these bounds each takes well under 30 s of CPU.
 MAX_BLOCKS, MAX_WIDTH, MAX_RESIDUAL_EXAMPLES = 60, 64, 500
 MAX_STEPS, MAX_HIDDEN, MAX_RADII = 200, 64, 4
+MAX_SEEDS = 100  # a median over 100 seeds is settled; each seed is a full gradient
 
 
 class CommandError(Exception):
@@ -179,8 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of the network's weights, e.g. 3 (default %(default)s)",
     )
     vanishing.add_argument(
-        "--seeds", type=positive_int, default=5, metavar="N",
-        help="also report the median over seeds SEED … SEED+N-1 (default %(default)s)",
+        "--seeds", type=bounded_int(MAX_SEEDS), default=5, metavar="N",
+        help=f"also report the median over seeds SEED … SEED+N-1, at most {MAX_SEEDS} "
+        "(default %(default)s)",
     )
     vanishing.add_argument(
         "--examples", type=positive_int, default=None, metavar="N",

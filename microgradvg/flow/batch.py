@@ -82,6 +82,10 @@ def check_batch(model: Model, x: Any, y: Any, cost: str, caller: str) -> Batch:
         raise ValueError(f"{caller}: x has shape {np.shape(x)}; need (n, {n_in}) with n ≥ 1")
     n = len(inputs)
     targets = np.asarray(y.data if isinstance(y, Tensor) else y)
+    for name, values in (("x", inputs), ("y", targets)):  # else NaN reads as an exploding gradient
+        if values.dtype.kind in "fc" and not np.isfinite(values).all():
+            raise ValueError(f"{caller}: {name} has non-finite values (nan or ±inf); "
+                             "the measurements need finite inputs and targets")
     if measure.labels:
         if targets.shape == (n, n_out):
             targets = targets.argmax(axis=1)
