@@ -46,3 +46,32 @@ def test_the_check_finds_bare_prompts_and_other_fences():
     assert prompts_outside_python_fences("```\n>>> 1\n```\n") == [2]
     assert prompts_outside_python_fences("````python\n```\n>>> 1\n````\n") == []
     assert prompts_outside_python_fences("```python\n>>> 1\n") == [3]
+
+
+# A Markdown link or picture outside code: ![alt](target) or [text](target).
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def local_targets_missing(document: Path) -> list[str]:
+    """The relative link and picture targets of `document`, outside fences, with no file."""
+    missing, opened = [], ""
+    for line in document.read_text(encoding="utf-8").splitlines():
+        fence = FENCE.match(line)
+        if fence:
+            opened = "" if opened else fence[1]
+            continue
+        if opened:
+            continue
+        for target in LINK.findall(line):
+            if target.startswith(("http://", "https://", "mailto:", "#")):
+                continue
+            if not (document.parent / target.split("#")[0]).exists():
+                missing.append(target)
+    return missing
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda document: document.name)
+def test_every_local_link_and_picture_exists_in_the_repository(document):
+    """On GitHub a picture must be committed (docs/pictures/), not one the session writes."""
+    missing = local_targets_missing(document)
+    assert not missing, f"{document.name}: links to files that are not in the repository: {missing}"
