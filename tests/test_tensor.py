@@ -972,3 +972,30 @@ def test_every_leaf_gradient_has_the_leafs_own_dtype(op: str, first, second, dat
     DTYPE_OPS[op](a64, b64).backward(np.ones(out.shape))
     np.testing.assert_allclose(a.grad, a64.grad, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(b.grad, b64.grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("decorate", [mg.no_grad, mg.no_grad()], ids=["@no_grad", "@no_grad()"])
+def test_no_grad_on_a_generator_function_records_nothing_while_it_runs(decorate) -> None:
+    """As in PyTorch: the body runs with recording off at every resume, the caller's mode
+    between (it ran with recording on: the decorator left the block at the first call)."""
+    x = leaf(np.array([1.0, -2.0]))
+    seen: list[bool] = []
+
+    @decorate
+    def scaled(scales):
+        for scale in scales:
+            seen.append(mg.is_grad_enabled())
+            received = yield x * scale
+            seen.append(received)
+        return "done"
+
+    steps = scaled([2.0, 3.0])
+    first = next(steps)
+    assert mg.is_grad_enabled()  # the caller records between resumes
+    second = steps.send("sent")
+    assert not first.requires_grad and not second.requires_grad
+    with pytest.raises(StopIteration) as stop:
+        steps.send("again")
+    assert stop.value.value == "done"
+    assert seen == [False, "sent", False, "again"]
+    assert mg.is_grad_enabled()

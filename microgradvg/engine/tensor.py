@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import inspect
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from numbers import Real
@@ -47,6 +49,42 @@ def _recording_off() -> Iterator[None]:
         _grad_enabled.set(previous)
 
 
+class _NoGrad(contextlib.AbstractContextManager[None]):
+    """`no_grad()`: a block with recording off, or a decorator of each call of a function."""
+
+    def __init__(self) -> None:
+        self._previous: list[bool] = []  # a stack: the same object may be entered nested
+
+    def __enter__(self) -> None:
+        self._previous.append(_grad_enabled.get())
+        _grad_enabled.set(False)
+
+    def __exit__(self, *_: object) -> None:
+        _grad_enabled.set(self._previous.pop())
+
+    def __call__(self, function: Callable[P, R]) -> Callable[P, R]:
+        return _without_recording(function)
+
+
+def _without_recording(function: Callable[P, R]) -> Callable[P, R]:
+    """`function` with recording off in each call; for a generator function, in each resume
+    (leaving the block at its first call would run its whole body with recording on)."""
+    if inspect.isgeneratorfunction(function):
+        @functools.wraps(function)
+        def resumed(*args: Any, **kwargs: Any) -> Any:
+            inner, sent = function(*args, **kwargs), None
+            while True:
+                with _recording_off():
+                    try:
+                        item = inner.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+                sent = yield item
+
+        return resumed
+    return _recording_off()(function)
+
+
 @overload
 def no_grad() -> contextlib.AbstractContextManager[None]: ...
 @overload
@@ -55,11 +93,12 @@ def no_grad(function: Callable[P, R] | None = None) -> Any:
     """Inside this block, ops record no graph (for evaluation and updates); per thread.
 
     `with no_grad(): ...`, or as a decorator, `@no_grad` or `@no_grad()`: each call of the
-    function runs with recording off. Other threads keep their own mode.
+    function (each resume, for a generator function) runs with recording off. Other
+    threads keep their own mode.
     """
     if function is None:
-        return _recording_off()
-    return _recording_off()(function)
+        return _NoGrad()
+    return _without_recording(function)
 
 
 def is_grad_enabled() -> bool:
