@@ -303,6 +303,7 @@ BAD_INPUTS = {
     "missing data file": ["--data", "no/such/mnist.pkl.gz"],
     "unrecognised data file name": ["--data", "digits.csv"],
     "exploding with no layers": ["exploding", "--layers", "0"],
+    "exploding with more layers than the budget": ["exploding", "--layers", "100001"],
     "exploding with infinite weight": ["exploding", "--weight", "inf"],
 }
 

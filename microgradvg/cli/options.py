@@ -42,6 +42,7 @@ THROUGH_TIME_SVG = "through_time.svg"
 MAX_BLOCKS, MAX_WIDTH, MAX_RESIDUAL_EXAMPLES = 60, 64, 500
 MAX_STEPS, MAX_HIDDEN, MAX_RADII = 200, 64, 4
 MAX_SEEDS = 100  # a median over 100 seeds is settled; each seed is a full gradient
+MAX_LAYERS = 100_000  # the chain's graph takes ~4 KB a layer: 100,000 layers is ~0.4 GB, 8 s
 
 
 class CommandError(Exception):
@@ -220,8 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     exploding.add_argument(
-        "--layers", type=positive_int, default=4, metavar="N",
-        help="number of neurons, one per layer (default %(default)s, as in the book)",
+        "--layers", type=bounded_int(MAX_LAYERS), default=4, metavar="N",
+        help=f"number of neurons, one per layer, at most {MAX_LAYERS:,} (default %(default)s, "
+        "as in the book)",
     )
     exploding.add_argument(
         "--weight", type=finite_float, default=100.0, metavar="W",
