@@ -293,6 +293,7 @@ BAD_INPUTS = {
     "negative examples": ["--examples", "-5"],
     "more examples than embedded": ["--examples", "1001"],
     "more seeds than the budget": ["--seeds", "101"],
+    "more epochs than the budget": ["--epochs", "10001"],
     "zero epochs": ["--epochs", "0"],
     "zero seeds": ["--seeds", "0"],
     "negative seed": ["--seed", "-1"],

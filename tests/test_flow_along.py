@@ -100,3 +100,8 @@ def test_picture_thins_long_sequences_and_keeps_the_ends(tmp_path) -> None:
     if shutil.which("dot"):
         save_svg(graph, tmp_path / "flow.svg")
         assert (tmp_path / "flow.svg").read_text().count("<g id=\"node") == 7  # six and the loss
+
+
+def test_draw_flow_names_itself_for_a_wrong_argument() -> None:
+    with pytest.raises(TypeError, match="draw_flow: flow must be what flow_along returns, got int"):
+        draw_flow(3)

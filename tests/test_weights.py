@@ -154,3 +154,10 @@ def test_corrupt_and_missing_files_are_refused(tmp_path):
 def test_save_refuses_what_is_not_an_mlp(tmp_path):
     with pytest.raises(TypeError, match="save_weights: model must be a TensorMLP, a ScalarMLP or a"):
         save_weights(object(), tmp_path / "x.npz")  # type: ignore[arg-type]
+
+
+def test_save_weights_refuses_a_directory(tmp_path) -> None:
+    # numpy would write tmp_path + ".npz" beside the directory without a word.
+    with pytest.raises(IsADirectoryError, match="save_weights: .* is a directory"):
+        save_weights(TensorMLP([2, 3, 1], seed=0), tmp_path)
+    assert not tmp_path.with_name(tmp_path.name + ".npz").exists()

@@ -24,6 +24,7 @@ COMMANDS = ("vanishing", "exploding", "diagnose", "residual", "recurrent")  # th
 DEFAULT_SIZES = "784,30,30,30,30,10"
 DEFAULT_EXAMPLES = 1000  # images averaged over when --examples is not given (all, if fewer)
 MAX_WEIGHTS = 20_000_000  # ~160 MB of float64: beyond this a laptop starts to swap
+MAX_EPOCHS = 10_000  # full-batch epochs: 50 take ~2 s, so this bounds a run to minutes
 
 # File names inside --out.
 LAYER_FLOW_SVG = "layer_flow.svg"
@@ -196,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Nielsen's mnist.pkl.gz, or train-images-idx3-ubyte[.gz] with its labels file next to it",
     )
     vanishing.add_argument(
-        "--epochs", type=positive_int, default=None, metavar="N",
+        "--epochs", type=bounded_int(MAX_EPOCHS), default=None, metavar="N",
         help="train N epochs of full-batch gradient descent on the images and plot each "
         "layer's speed per epoch, e.g. --epochs 30 (default: no training)",
     )
@@ -290,7 +291,7 @@ def _add_diagnose(commands: argparse._SubParsersAction) -> None:
         help="seed of Nielsen's network when there is no --weights (default %(default)s)",
     )
     diagnose.add_argument(
-        "--epochs", type=positive_int, default=None, metavar="N",
+        "--epochs", type=bounded_int(MAX_EPOCHS), default=None, metavar="N",
         help="train N epochs of full-batch gradient descent, draw the dashboard, diagnose "
         "again (default: no training)",
     )

@@ -97,6 +97,8 @@ def save_weights(model: object, path: str | os.PathLike[str]) -> Path:
     for l, (weight, bias) in enumerate(pairs, start=1):
         arrays[f"L{l}.W"], arrays[f"L{l}.b"] = weight, bias
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"save_weights: {path} is a directory; give a file name such as {path / 'weights.npz'}")
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy's stub reads ** as allow_pickle

@@ -26,6 +26,8 @@ def draw_flow(flow: Any, *, title: str = "", max_nodes: int = 16, legend: bool =
     and the last always); an edge across skipped nodes carries their combined gain,
     ‖∂L/∂nodeᵢ‖/‖∂L/∂nodeⱼ‖, and is dashed.
     """
+    if not (hasattr(flow, "names") and hasattr(flow, "norms")):
+        raise TypeError(f"draw_flow: flow must be what flow_along returns, got {type(flow).__name__}")
     n = len(flow.names)
     if n == 0:
         raise ValueError("draw_flow: the flow has no nodes")
