@@ -79,3 +79,14 @@ def test_the_dashboard_is_one_svg_identical_on_every_run(tmp_path):
         plot_training(arrays, tmp_path / "x.gif")
     with pytest.raises(ValueError, match=r"plot_training: arrays lacks \['saturation'"):
         plot_training({k: v for k, v in arrays.items() if k != "saturation"}, first)
+
+
+def test_monitor_errors_name_the_monitor() -> None:
+    model = TensorMLP([3, 2, 2], seed=0)
+    x, y = np.full((4, 3), np.nan), np.eye(2)[[0, 1, 0, 1]]
+    with pytest.raises(ValueError, match="^Monitor: "):
+        Monitor(model, x, y)
+    monitor = Monitor(model, np.ones((4, 3)), y)
+    with pytest.raises(TypeError, match=r"^Monitor.record: epoch must be a number, got 'a'"):
+        monitor.record("a")
+    assert len(monitor.recorder) == 0

@@ -33,7 +33,7 @@ class Monitor:
     ) -> None:
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"Monitor: the learning rate lr must be a finite number > 0, got {lr!r}")
-        self.recorder = SpeedRecorder(model, x, y, cost=cost)
+        self.recorder = SpeedRecorder(model, x, y, cost=cost, caller="Monitor")
         self.lr = float(lr)
         self.update_ratios: list[np.ndarray] = []
         self.saturations: list[np.ndarray] = []

@@ -251,10 +251,13 @@ class SpeedRecorder:
         cost: str = "cross_entropy",
         curvature: bool = False,
         lr: float | None = None,
+        *,
+        caller: str = "SpeedRecorder",
     ) -> None:
-        check_recording("SpeedRecorder", lr)
+        check_recording(caller, lr)
+        self.caller = caller  # the name errors give: a Monitor's recorder says "Monitor"
         self.model = model
-        self.batch = check_batch(model, x, y, cost, "SpeedRecorder")
+        self.batch = check_batch(model, x, y, cost, caller)
         self.inputs, self.targets = self.batch.inputs, self.batch.targets
         self.cost = cost
         self.curvature = curvature
@@ -268,11 +271,13 @@ class SpeedRecorder:
         The parameters' `.grad`s are put back as they were, unless `keep_gradients`:
         then they hold ∂C/∂param of the recorder's batch, ready for a full-batch step.
         """
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{self.caller}.record: epoch must be a number, got {epoch!r}")
         parameters: list[Any] = self.model.parameters()
         saved = [p.grad for p in parameters]
         restore = not keep_gradients
         try:
-            check_recording("SpeedRecorder.record", self.lr)
+            check_recording(f"{self.caller}.record", self.lr)
             flow = flow_of(self.model, self.batch, self.curvature, self.lr)
         except BaseException:
             restore = True
