@@ -27,7 +27,6 @@ class Cost:
     `labels` says whether its targets are integer labels (n,) rather than rows (n, n_out)."""
 
     name: str
-    formula: str
     output: str | None
     why: str
     labels: bool
@@ -58,13 +57,13 @@ def _softmax_cross_entropy_example(outputs: Sequence[Value], target: np.ndarray)
 
 COSTS: dict[str, Cost] = {
     "cross_entropy": Cost(
-        "cross_entropy", "−Σ[y ln a + (1−y) ln(1−a)]", "sigmoid", "is Nielsen's, on sigmoid outputs",
+        "cross_entropy", "sigmoid", "is Nielsen's, on sigmoid outputs",
         False,
         cross_entropy, _cross_entropy_example,
     ),
-    "quadratic": Cost("quadratic", "½‖a − y‖²", None, "", False, quadratic_cost, _quadratic_example),
+    "quadratic": Cost("quadratic", None, "", False, quadratic_cost, _quadratic_example),
     "softmax_cross_entropy": Cost(
-        "softmax_cross_entropy", "−log softmax(z)[y]", "linear", "takes logits", True,
+        "softmax_cross_entropy", "linear", "takes logits", True,
         softmax_cross_entropy, _softmax_cross_entropy_example,
     ),
 }
