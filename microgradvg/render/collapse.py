@@ -5,14 +5,18 @@ flows forward from parameters and inputs (`x0`, `x1`, …) through the graph, an
 grouped by layer and op, by neuron, or — for graphs without such labels — by depth and op.
 Each group shows its size and gradient norm; each edge between groups, how many edges it
 stands for and the norm of their factors.
+
+A graph of a million nodes must collapse in a second or two, so the graph is first laid
+out as flat arrays (`Flat`, one pass in Python) and the groups and the edges between them
+are summed by numpy, not node by node.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import graphviz
@@ -30,46 +34,114 @@ DESCRIPTIONS = {
     "depth": "by depth (and op, one depth to a band)",
 }
 DRAWABLE_NODES = 150  # the most nodes a caption suggests drawing one by one
-DEPTH_BANDS = (12, 6, 3, 1)
-MAX_ROW_RANKS = 9  # a grouped view with more ranks than this is laid out top to bottom  # how many bands of depth to try, finest first
+DEPTH_BANDS = (12, 6, 3, 1)  # how many bands of depth to try, finest first
+MAX_ROW_RANKS = 9  # a grouped view with more ranks than this is laid out top to bottom
 KINDS = {"w": "weights", "b": "biases"}
 
 Key = str
 
 
-class Group:
-    """Running totals for the nodes of one group."""
+class Flat:
+    """A graph in topological order as flat arrays: for edge e (children in order, each
+    child's parents in slot order) its `parent` and `child` positions, and for every node its
+    gradient's size and sign. Built by one pass over the nodes; everything after is numpy."""
 
-    __slots__ = (
-        "first", "largest", "members", "name", "signs", "square_sum", "unknown", "zeros"
-    )
-
-    def __init__(self, name: str, first: Any) -> None:
-        self.name, self.first = name, first
-        self.members = self.zeros = self.unknown = 0
-        self.square_sum = self.largest = 0.0
-        self.signs: set[int] = set()
-
-    def add(self, magnitude: float | None, sign: int) -> None:
-        self.members += 1
-        if magnitude is None:
-            self.unknown += 1
-        elif magnitude == 0.0:
-            self.zeros += 1
+    def __init__(self, order: Sequence[Any]) -> None:
+        self.order = order
+        self.position = position = {id(node): i for i, node in enumerate(order)}
+        self.counts = np.fromiter((len(node.parents) for node in order), np.intp, len(order))
+        parents = [position[id(p)] for node in order for p in node.parents]
+        self.parent = np.array(parents, dtype=np.intp)
+        self.child = np.repeat(np.arange(len(order)), self.counts)
+        self.scalar = is_scalar(order[0])
+        if self.scalar:  # every gradient is a float: read them at once
+            grads = np.fromiter((node.grad for node in order), float, len(order))
+            # NaN has no sign: 0, as gradient_sign gives it.
+            self.magnitude, self.sign = np.abs(grads), np.nan_to_num(np.sign(grads))
+            self.known = np.ones(len(order), bool)
         else:
-            self.square_sum += magnitude * magnitude
-            self.largest = max(self.largest, magnitude)
-            self.signs.add(sign)
+            sizes = [gradient_magnitude(node.grad) for node in order]
+            self.known = np.array([size is not None for size in sizes], bool)
+            self.magnitude = np.array([math.nan if s is None else s for s in sizes], float)
+            self.sign = np.array([gradient_sign(node.grad) for node in order], float)
 
-    @property
-    def sign(self) -> int:
-        """+1 or −1 when every nonzero member's gradient has that sign, else 0 (mixed)."""
-        return one_sign(self.signs)
+    def depths(self) -> list[int]:
+        """The longest path from a leaf to each node, in edges."""
+        depth = [0] * len(self.order)
+        parents, e = self.parent.tolist(), 0
+        for i, count in enumerate(self.counts.tolist()):
+            if count == 1:  # most ops have one or two parents: no slice, no max()
+                depth[i] = depth[parents[e]] + 1
+            elif count == 2:
+                depth[i] = max(depth[parents[e]], depth[parents[e + 1]]) + 1
+            elif count:
+                depth[i] = max(depth[p] for p in parents[e:e + count]) + 1
+            e += count
+        return depth
 
-    @property
-    def norm(self) -> float | None:
-        """The gradient norm of the group, √Σ|g|² (None if no member has a gradient)."""
-        return None if self.unknown == self.members else math.sqrt(self.square_sum)
+    def edge_flows(self) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+        """Per edge: its factor (Values; None for Tensors), the size and sign of the gradient
+        flowing along it (factor · the child's gradient; a Tensor factor's VJP), and whether
+        that gradient is known."""
+        order = self.order
+        if self.scalar:
+            factor = np.fromiter(
+                (d for node in order for d in node.local_derivatives), float, self.parent.size
+            )
+            signed = factor * np.fromiter((node.grad for node in order), float, len(order))[self.child]
+            sign = np.nan_to_num(np.sign(signed))
+            return factor, np.abs(signed), sign, np.ones(factor.size, bool)
+        flows: list[tuple[float, int, bool]] = []  # (size, sign, known) of each edge's gradient
+        for child in order:
+            grad = as_array(child.grad)
+            for index in range(len(child.parents)):
+                if grad is None:  # no gradient yet
+                    flows.append((math.nan, 0, False))
+                    continue
+                passed = child.factor(index).vjp(grad)
+                flows.append((float(np.linalg.norm(passed)), gradient_sign(passed), True))
+        size, sign, known = np.array(flows, float).reshape(-1, 3).T
+        return None, size, sign, known.astype(bool)
+
+
+@dataclass
+class Sums:
+    """Totals over the members of each group (or the edges of each link), index by index:
+    how many, how many with no gradient, how many with a zero one, Σ|g|², max |g|, and the
+    one sign their nonzero gradients share (0 when they differ, or when there are none)."""
+
+    members: np.ndarray
+    unknown: np.ndarray
+    zeros: np.ndarray
+    square_sum: np.ndarray
+    largest: np.ndarray
+    sign: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray, size: int, magnitude: np.ndarray, sign: np.ndarray,
+           known: np.ndarray) -> Sums:
+        """Sum `magnitude`/`sign` (of gradients; NaN counts as nonzero) by `codes` into `size` totals."""
+        def total(weights: Any = None) -> np.ndarray:
+            return np.bincount(codes, weights, minlength=size)
+
+        nonzero = known & (magnitude != 0.0)
+        largest = np.zeros(size)
+        np.fmax.at(largest, codes[nonzero], magnitude[nonzero])
+        kinds = [total(nonzero & (sign == s)) > 0 for s in (1, -1, 0)]
+        one = (kinds[0].astype(int) + kinds[1] + kinds[2]) == 1
+        return cls(
+            members=total().astype(int),
+            unknown=total(~known).astype(int),
+            zeros=total(known & (magnitude == 0.0)).astype(int),
+            # bincount adds in index order, as a loop over the members would.
+            square_sum=total(np.where(nonzero, magnitude * magnitude, 0.0)),
+            largest=largest,
+            sign=np.where(one & kinds[0], 1, np.where(one & kinds[1], -1, 0)),
+        )
+
+    def norm(self, i: int) -> float | None:
+        """The gradient norm of group i, √Σ|g|² (None if no member has a gradient)."""
+        return None if self.unknown[i] == self.members[i] else math.sqrt(self.square_sum[i])
 
 
 def check_grouping(group_by: str) -> None:
@@ -77,11 +149,6 @@ def check_grouping(group_by: str) -> None:
     if group_by not in GROUPINGS:
         valid = ", ".join(repr(g) for g in GROUPINGS)
         raise ValueError(f"draw_graph: group_by must be one of {valid}; got {group_by!r}")
-
-
-def one_sign(signs: set[int]) -> int:
-    """The one sign in `signs` (the hue of a group or a bundle of edges), 0 when they differ."""
-    return next(iter(signs)) if len(signs) == 1 else 0
 
 
 def collapsed_graph(
@@ -103,63 +170,69 @@ def collapsed_graph(
     has no layer labels), else the grouping with the fewest groups.
     """
     check_grouping(group_by)
-    ids = {id(node): index for index, node in enumerate(order)}
-    root_ids = {ids[id(root)] for root in roots}
+    flat = Flat(order)
+    root_ids = {flat.position[id(root)] for root in roots}
     if group_by == "auto":
         labelled = any(PARAMETER_LABEL.match(node.label) for node in order if not node.parents)
         candidates = ["neuron", "layer", "depth"] if labelled else ["depth"]
     else:
         candidates = [group_by]
-    best: tuple[tuple[int, int], str, list[Key]] | None = None
+    best: tuple[tuple[int, int], str, Grouping] | None = None
+    depths: list[int] | None = None
     for mode in candidates:
-        if mode == "neuron" and group_by == "auto" and _op_edges(order) > max_nodes:
+        if mode == "neuron" and group_by == "auto" and _op_edges(flat) > max_nodes:
             continue  # every edge between two op nodes stays an edge: too many to draw
         for bands in DEPTH_BANDS if mode == "depth" else DEPTH_BANDS[:1]:
-            keys = _keys(mode, order, ids, root_ids, bands)
-            pairs = {
-                (keys[ids[id(p)]], keys[i]) for i, child in enumerate(order) for p in child.parents
-            }
-            size = (len(set(keys)), len(pairs))
+            if mode == "depth":
+                depths = flat.depths() if depths is None else depths
+                grouping = _depth_groups(flat, depths, root_ids, bands)
+            else:
+                grouping = _label_groups(mode, flat, root_ids)
+            codes, names = grouping
+            pairs = np.unique(codes[flat.parent] * len(names) + codes[flat.child]).size
+            size = (len(names), pairs)
             if best is None or size < best[0]:
-                best = (size, mode, keys)
+                best = (size, mode, grouping)
             if size[0] <= max_nodes and size[1] <= max_nodes:
-                return _draw(order, ids, keys, mode, root_ids, title, legend, rankdir)
+                return _draw(flat, grouping, mode, root_ids, title, legend, rankdir)
     assert best is not None
-    _, mode, keys = best
-    return _draw(order, ids, keys, mode, root_ids, title, legend, rankdir)
+    _, mode, grouping = best
+    return _draw(flat, grouping, mode, root_ids, title, legend, rankdir)
 
 
-def _ranks(keys: list[Key], links: list[tuple[Key, Key]]) -> int:
+# (the group of every node, numbered in order of first appearance; each group's name)
+Grouping = tuple[np.ndarray, list[Key]]
+
+
+def _ranks(groups: int, links: list[tuple[int, int]]) -> int:
     """How many ranks the groups take: 1 + the longest chain of links (cycles cut)."""
-    rank = dict.fromkeys(keys, 0)
-    for _ in range(len(keys)):
+    rank = [0] * groups
+    for _ in range(groups):
         changed = False
         for parent, child in links:
-            if rank[parent] + 1 > rank[child] and rank[parent] < len(keys):
+            if rank[parent] + 1 > rank[child] and rank[parent] < groups:
                 rank[child] = rank[parent] + 1
                 changed = True
         if not changed:
             break
-    return 1 + max(rank.values(), default=0)
+    return 1 + max(rank, default=0)
 
 
-def _op_edges(order: Sequence[Any]) -> int:
+def _op_edges(flat: Flat) -> int:
     """How many edges join two op nodes (neither a leaf)."""
-    return sum(1 for child in order if child.parents for parent in child.parents if parent.parents)
+    return int(np.count_nonzero(flat.counts[flat.parent] > 0))
 
 
-def _keys(
-    mode: str, order: Sequence[Any], ids: dict[int, int], root_ids: set[int], bands: int
-) -> list[Key]:
-    """The group name of every node, in topological order (`bands`: for mode "depth")."""
-    if mode == "depth":
-        return _depth_keys(order, ids, root_ids, bands)
+def _label_groups(mode: str, flat: Flat, root_ids: set[int]) -> Grouping:
+    """Group by "layer" (and op) or by "neuron", from the parameters' and inputs' labels."""
+    order, parents = flat.order, flat.parent.tolist()
     layers: list[int | None] = []
     keys: list[Key] = []
-    for i, node in enumerate(order):
-        if node.parents:
-            tags = [layers[ids[id(p)]] for p in node.parents]
-            known = [t for t in tags if t is not None]
+    e = 0
+    for i, (node, count) in enumerate(zip(order, flat.counts.tolist())):
+        if count:
+            known = [layers[p] for p in parents[e:e + count] if layers[p] is not None]
+            e += count
             layer = max(known) if known else None
             layers.append(layer)
             if i in root_ids or mode == "neuron":
@@ -190,94 +263,107 @@ def _keys(
                 if mode == "neuron"
                 else "other leaves"
             )
-    return keys
+    number: dict[Key, int] = {}
+    codes = np.fromiter((number.setdefault(key, len(number)) for key in keys), np.intp, len(keys))
+    return codes, list(number)
 
 
-def _depth_keys(
-    order: Sequence[Any], ids: dict[int, int], root_ids: set[int], bands: int
-) -> list[Key]:
-    depth: list[int] = []
-    for node in order:
-        depth.append(1 + max(depth[ids[id(p)]] for p in node.parents) if node.parents else 0)
-    deepest = max(depth)
+def _depth_groups(flat: Flat, depths: list[int], root_ids: set[int], bands: int) -> Grouping:
+    """Group op nodes by `bands` bands of depth (one depth to a band: also by op), leaves
+    together, each root alone."""
+    order = flat.order
+    depth = np.array(depths, dtype=np.intp)
+    deepest = int(depth.max())
     width = max(1, math.ceil(deepest / bands))
-    keys = []
-    for i, node in enumerate(order):
+    # A band one deep keeps its ops apart; a wider band is one group, as its ops
+    # alternate along the depth (split, they would feed each other both ways).
+    ops: dict[str, int] = {}
+    if width == 1:
+        op = np.fromiter((ops.setdefault(node.op, len(ops)) for node in order), np.intp, len(order))
+    else:
+        op = np.zeros(len(order), np.intp)
+    low = 1 + (depth - 1) // width * width
+    # One code per (band, op) for op nodes, 0 for the leaves, −1, −2, … for the roots.
+    raw = np.where(flat.counts > 0, 1 + low * max(1, len(ops)) + op, 0)
+    roots = sorted(root_ids)
+    raw[roots] = -1 - np.arange(len(roots))  # each root a group of its own
+    _, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
+    appearance = np.argsort(first, kind="stable")
+    codes = np.empty_like(appearance)
+    codes[appearance] = np.arange(appearance.size)
+    names = []
+    for i in first[appearance].tolist():
+        node = order[i]
         if i in root_ids:
-            keys.append(f"#{i}")
+            names.append(f"#{i}")
         elif not node.parents:
-            keys.append("leaves")
+            names.append("leaves")
         else:
-            low = 1 + (depth[i] - 1) // width * width
-            high = min(low + width - 1, deepest)
-            # A band one deep keeps its ops apart; a wider band is one group, as its ops
-            # alternate along the depth (split, they would feed each other both ways).
-            if low == high:
-                keys.append(f"depth {low} · {node.op}")
-            else:
-                keys.append(f"depth {low}–{high}")
-    return keys
+            start = int(low[i])
+            high = min(start + width - 1, deepest)
+            names.append(f"depth {start} · {node.op}" if width == 1 else f"depth {start}–{high}")
+    return codes[inverse.reshape(-1)], names
 
 
 @dataclass
 class Link:
-    """The edges from one group to another, summed: how many, Σ factor², Σ factor, and the
-    gradient flowing along them (Σ flow², whether any is known, the signs of the nonzero)."""
+    """The edges from one group to another: how many, Σ factor², Σ factor (Values), and the
+    gradient flowing along them: its norm (None if unknown) and its one sign (0: mixed)."""
 
-    edges: int = 0
-    factor_square: float = 0.0
-    factor_sum: float = 0.0
-    flow_square: float = 0.0
-    flow_known: bool = False
-    signs: set[int] = field(default_factory=set)
+    edges: int
+    factor_square: float
+    factor_sum: float
+    flow: float | None
+    sign: int
 
-    def add(self, factor: float | None, flow: float | None, sign: int) -> None:
-        """Count one more edge with this factor and this gradient flowing along it."""
-        self.edges += 1
-        if factor is not None:
-            self.factor_square += factor * factor
-            self.factor_sum += factor
-        if flow is not None:
-            self.flow_square += flow * flow
-            self.flow_known = True
-            if flow:
-                self.signs.add(sign)
+
+def _links(flat: Flat, codes: np.ndarray, groups: int) -> tuple[dict[tuple[int, int], Link], np.ndarray]:
+    """The links between groups, in order of their first edge, and the edges inside each group."""
+    source, target = codes[flat.parent], codes[flat.child]
+    inside = source == target
+    inside_count = np.bincount(target[inside], minlength=groups)
+    between = ~inside
+    factor, flow, sign, known = flat.edge_flows()
+    pair = source[between] * groups + target[between]
+    unique, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    sums = Sums.of(inverse, unique.size, flow[between], sign[between], known[between])
+    factor_square: np.ndarray = np.zeros(unique.size)
+    factor_sum: np.ndarray = np.zeros(unique.size)
+    if factor is not None:
+        factor = factor[between]
+        factor_square = np.bincount(inverse, factor * factor, minlength=unique.size)
+        factor_sum = np.bincount(inverse, factor, minlength=unique.size)
+    links = {}
+    for j in np.argsort(first, kind="stable").tolist():
+        edges = int(sums.members[j])
+        links[(int(unique[j] // groups), int(unique[j] % groups))] = Link(
+            edges=edges,
+            factor_square=float(factor_square[j]),
+            factor_sum=float(factor_sum[j]),
+            flow=None if sums.unknown[j] == edges else math.sqrt(sums.square_sum[j]),
+            sign=int(sums.sign[j]),
+        )
+    return links, inside_count
 
 
 def _draw(
-    order: Sequence[Any],
-    ids: dict[int, int],
-    keys: list[Key],
+    flat: Flat,
+    grouping: Grouping,
     mode: str,
     root_ids: set[int],
     title: str,
     legend: bool,
     rankdir: str,
 ) -> graphviz.Digraph:
-    groups: dict[Key, Group] = {}
-    for node, key in zip(order, keys):
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = Group(key, node)
-        group.add(gradient_magnitude(node.grad), gradient_sign(node.grad))
-    gid = {key: f"g{index}" for index, key in enumerate(groups)}
-    links: dict[tuple[Key, Key], Link] = {}
-    inside: dict[Key, int] = {}
-    flow_of = _flow_function(order)
-    for i, child in enumerate(order):
-        child_key = keys[i]
-        for index, parent in enumerate(child.parents):
-            parent_key = keys[ids[id(parent)]]
-            if parent_key == child_key:
-                inside[child_key] = inside.get(child_key, 0) + 1
-                continue
-            factor, flow, sign = flow_of(child, index)
-            link = links.get((parent_key, child_key))
-            if link is None:
-                link = links[(parent_key, child_key)] = Link()
-            link.add(factor, flow, sign)
+    codes, names = grouping
+    order = flat.order
+    groups = Sums.of(codes, len(names), flat.magnitude, flat.sign, flat.known)
+    first = np.full(len(names), len(order))
+    np.minimum.at(first, codes, np.arange(len(order)))
+    links, inside = _links(flat, codes, len(names))
     caption = (
-        f"collapsed {style.count(len(order))} nodes into {style.count(len(groups))} groups "
+        f"collapsed {style.count(len(order))} nodes into {style.count(len(names))} groups "
         f"({DESCRIPTIONS[mode]})"
     )
     # Suggest drawing every node only where dot finishes, in a picture one can read.
@@ -285,56 +371,49 @@ def _draw(
         caption += f"; pass max_nodes={len(order)} (and group_by='auto') to draw every node"
     what = "gradient (a group: its ‖gradient‖, coloured by sign when all share one)"
     if rankdir == "auto":  # many ranks in a row read better top to bottom
-        rankdir = "TB" if _ranks(list(groups), list(links)) > MAX_ROW_RANKS else "LR"
+        rankdir = "TB" if _ranks(len(names), list(links)) > MAX_ROW_RANKS else "LR"
     graph = style.new_digraph(title, [caption], what if legend else None, rankdir, (1, -1, 0))
-    for key, group in groups.items():
-        graph.node(
-            gid[key],
-            **_group_attributes(group, inside.get(key, 0), ids[id(group.first)] in root_ids),
-        )
-    scalar = is_scalar(order[0])
-    for (parent_key, child_key), link in links.items():
-        edge_count, factor_square, flow_square = link.edges, link.factor_square, link.flow_square
-        known, factor_sum = link.flow_known, link.factor_sum
-        look = style.look(math.sqrt(flow_square) if known else None, one_sign(link.signs))
-        if (
-            edge_count == 1
-            and groups[parent_key].members == 1
-            and groups[child_key].members == 1
-            and scalar
-        ):
-            text = style.number(factor_sum, 3)  # one edge: its factor, as in the full graph
+    for g, name in enumerate(names):
+        head = int(first[g])
+        if groups.members[g] == 1:
+            attributes = node_attributes(order[head], head in root_ids, faded=False)
         else:
-            text = f"{style.count(int(edge_count))} edge{'s' if edge_count != 1 else ''}"
-            if scalar:
-                text += f"<BR/>‖factors‖ {style.number(math.sqrt(factor_square), 3)}"
-            elif known:
-                text += f"<BR/>‖gradient‖ {style.number(math.sqrt(flow_square), 3)}"
+            attributes = _group_attributes(name, groups, g, int(inside[g]))
+        graph.node(f"g{g}", **attributes)
+    for (source, target), link in links.items():
+        look = style.look(link.flow, link.sign)
+        if link.edges == 1 and groups.members[source] == 1 and groups.members[target] == 1 and flat.scalar:
+            text = style.number(link.factor_sum, 3)  # one edge: its factor, as in the full graph
+        else:
+            text = f"{style.count(link.edges)} edge{'s' if link.edges != 1 else ''}"
+            if flat.scalar:
+                text += f"<BR/>‖factors‖ {style.number(math.sqrt(link.factor_square), 3)}"
+            elif link.flow is not None:
+                text += f"<BR/>‖gradient‖ {style.number(link.flow, 3)}"
         attributes = {"label": f"<{text}>", "color": look.colour, "penwidth": str(look.pen)}
         if look.style != "solid":
             attributes["style"] = look.style
-        graph.edge(gid[parent_key], gid[child_key], **attributes)
+        graph.edge(f"g{source}", f"g{target}", **attributes)
     return graph
 
 
-def _group_attributes(group: Group, inside: int, is_root: bool) -> dict[str, str]:
-    if group.members == 1:
-        return node_attributes(group.first, is_root, faded=False)
-    norm = group.norm
-    look = style.look(norm, group.sign)
+def _group_attributes(name: str, groups: Sums, g: int, inside: int) -> dict[str, str]:
+    members, zeros = int(groups.members[g]), int(groups.zeros[g])
+    norm = groups.norm(g)
+    look = style.look(norm, int(groups.sign[g]))
     lines = []
     if norm is None:
         lines.append("no gradient yet")
-    elif group.zeros == group.members:
+    elif zeros == members:
         lines.append("grad 0 on every one")
     else:
         lines.append(f"‖grad‖ {style.number(norm)}")
-        lines.append(f"max |grad| {style.number(group.largest)}")
-        if group.zeros:
-            lines.append(f"{style.count(group.zeros)} of {style.count(group.members)} zero")
+        lines.append(f"max |grad| {style.number(float(groups.largest[g]))}")
+        if zeros:
+            lines.append(f"{style.count(zeros)} of {style.count(members)} zero")
     if inside:
         lines.append(f"{style.count(inside)} edges inside")
-    title = f"<B>{style.escape(group.name)}</B> ×{style.count(group.members)}"
+    title = f"<B>{style.escape(name)}</B> ×{style.count(members)}"
     return {
         "label": style.html_lines(title, *lines),
         "shape": "box3d",
@@ -344,32 +423,3 @@ def _group_attributes(group: Group, inside: int, is_root: bool) -> dict[str, str
         "fillcolor": style.tint(look.colour),
         "penwidth": str(look.pen),
     }
-
-
-Flow = tuple[float | None, float | None, int]
-
-
-def _flow_function(order: Sequence[Any]) -> Callable[[Any, int], Flow]:
-    """(factor, |gradient through the edge|, its sign) of an edge: floats for Values, a VJP's
-    norm for Tensors."""
-    if is_scalar(order[0]):
-
-        def scalar_flow(child: Any, index: int) -> Flow:
-            factor = (
-                child.local_derivatives[index]
-                if hasattr(child, "local_derivatives")
-                else child.factor(index)
-            )
-            flow = factor * child.grad
-            return factor, abs(flow), 1 if flow > 0 else -1 if flow < 0 else 0
-
-        return scalar_flow
-
-    def tensor_flow(child: Any, index: int) -> Flow:
-        grad = as_array(child.grad)
-        if grad is None:
-            return None, None, 0
-        passed = child.factor(index).vjp(grad)
-        return None, float(np.linalg.norm(passed)), gradient_sign(passed)
-
-    return tensor_flow
