@@ -91,6 +91,9 @@ class StandInPath:
     factors: list
     product: float
 
+    def values(self) -> np.ndarray:
+        return np.array([float(f.value) for f in self.factors])
+
 
 @dataclass
 class StandInChain:

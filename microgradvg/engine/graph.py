@@ -136,8 +136,8 @@ def sweep(order: Sequence[Node], pull: Pull | None, grads: dict[int, Any] | None
         if g is None:
             continue
         if pull is None:
+            factors = node.local_derivatives  # type: ignore[attr-defined]
             if on_nodes:  # a Value backward(): its gradients start at 0.0, the edges are numbers
-                factors = node.local_derivatives  # type: ignore[attr-defined]
                 # Spelled out for the two- and one-parent ops that make most scalar graphs:
                 # building a zip per node costs more than the multiply-adds it drives.
                 if len(parents) == 2:
@@ -150,9 +150,13 @@ def sweep(order: Sequence[Node], pull: Pull | None, grads: dict[int, Any] | None
                     for parent, factor in zip(parents, factors):
                         parent.grad += factor * g
                 continue
-            parts: Sequence[Any] = [factor * g for factor in node.local_derivatives]  # type: ignore[attr-defined]
-        else:
-            parts = pull(node, g)
+            # A Value chain's total: into the dict, with no list of parts per node.
+            for parent, factor in zip(parents, factors):
+                key = id(parent)
+                previous = get(key)  # type: ignore[misc]
+                grads[key] = factor * g if previous is None else previous + factor * g  # type: ignore[index]
+            continue
+        parts = pull(node, g)
         for parent, part in zip(parents, parts):
             if part is None:
                 continue

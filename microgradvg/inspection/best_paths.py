@@ -48,11 +48,13 @@ class BestPaths:
         child1, slot1, ln1 = [0] * m, [0] * m, [0.0] * m
         child2, slot2, ln2 = [0] * m, [0] * m, [0.0] * m
         infinite_or_nan = False
+        log = math.log
         with gc_paused():
             for c in range(m - 1, 0, -1):
                 below, derivatives = best[c], nodes[c].local_derivatives
                 for p, slot in parents[c]:
-                    ln = _ln_abs(derivatives[slot])
+                    d = derivatives[slot]
+                    ln = log(abs(d)) if d else _NEG_INF  # _ln_abs, inline: once per edge
                     if not ln < math.inf:  # ∞ or NaN: ranked by `_top_by_class`
                         infinite_or_nan = True
                     v = ln + below

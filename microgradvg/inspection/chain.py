@@ -80,6 +80,24 @@ class Path:
             for child, slot in self.edges
         )
 
+    def values(self) -> np.ndarray:
+        """The factors as floats, from wrt up: for Value graphs the factors themselves, read
+        off the edges once (a path a million factors long builds no Factor objects; the
+        array is shared, so read-only); for Tensor graphs each factor's gain on the gradient
+        that the last backward pass left (NaN before one)."""
+        if self.chain.is_tensor:
+            gains = [factor.value.gain for factor in self.factors]
+            return np.array([math.nan if gain is None else gain for gain in gains], float)
+        return self._scalar_values
+
+    @cached_property
+    def _scalar_values(self) -> np.ndarray:
+        values = np.fromiter(
+            (child.local_derivatives[slot] for child, slot in self.edges), float, len(self.edges)
+        )
+        values.flags.writeable = False
+        return values
+
     @property
     def nodes(self) -> list:
         """The nodes along the path: wrt, …, output."""
@@ -175,15 +193,25 @@ class Chain:
                 f"chain: wrt {_describe(wrt)} is not in the graph of output {_describe(output)}; "
                 "pick a node the output was computed from (a parameter, an input, an intermediate)"
             )
+        self._start = start
         # The descendants of wrt come after it in topological order; a node is one when a
         # parent is, so one pass collects them and their in-edges from within.
         position = {id(wrt): 0}
         nodes: list[Any] = [wrt]
         parents: list[list[tuple[int, int]]] = [[]]
+        where = position.get
         for node in self._order[start + 1:]:
+            before = node.parents
+            if len(before) == 1:  # most nodes of a long chain: no loop, no list to grow
+                p = where(id(before[0]))
+                if p is not None:
+                    position[id(node)] = len(nodes)
+                    nodes.append(node)
+                    parents.append([(p, 0)])
+                continue
             edges = None
-            for slot, parent in enumerate(node.parents):
-                p = position.get(id(parent))
+            for slot, parent in enumerate(before):
+                p = where(id(parent))
                 if p is not None:
                     if edges is None:
                         edges = []
@@ -289,14 +317,22 @@ class Chain:
         return found
 
     @cached_property
-    def _names(self) -> dict[int, str]:
-        return {
-            id(node): node.label or f"{node.op or 'leaf'}#{i}" for i, node in enumerate(self._order)
-        }
+    def _positions(self) -> dict[int, int]:
+        return {id(node): i for i, node in enumerate(self._order)}
 
     def name(self, node: Node) -> str:
         """The node's label, or `op#i` with i its place in the output's topological order."""
-        return self._names[id(node)]
+        if node.label:
+            return node.label
+        # The output is last and wrt where the subgraph starts: naming the two that every
+        # caption names costs no table of the whole graph (a million nodes: half a second).
+        if node is self.output:
+            i = len(self._order) - 1
+        elif node is self.wrt:
+            i = self._start
+        else:
+            i = self._positions[id(node)]
+        return f"{node.op or 'leaf'}#{i}"
 
     def __repr__(self) -> str:
         gradient = f"∂{self.name(self.output)}/∂{self.name(self.wrt)}"

@@ -21,11 +21,11 @@ from .lines import (
     MAX_ROW_WIDTH,
     ROW_FACTORS,
     draw_line,
-    factor_values,
     log_product,
     product_text,
     row_width,
 )
+from .nodes import is_scalar
 
 MAX_PATH_NODES = 60  # the nodes on the k paths drawn as a graph of their own
 SHOWN_PATHS = 8  # caption lines, one per path
@@ -62,7 +62,7 @@ def draw_chain(
     paths = list(chain.paths(k))
     if not paths:
         raise ValueError("draw_chain: the chain has no path from wrt to the output")
-    longest = max(len(path.factors) for path in paths)
+    longest = max(len(path.values()) for path in paths)
     # Decided before listing the graph, which may be huge: a path too long for one row is
     # drawn alone as a line; several paths too wide for a row are drawn top to bottom.
     wide = longest <= ROW_FACTORS and row_width(paths[0], tensor_factor) > MAX_ROW_WIDTH
@@ -153,18 +153,13 @@ def _chain_caption(chain: Any, paths: Sequence[Any], name: Callable[[Any], str])
             )
         ]
     for rank, path in enumerate(paths[:SHOWN_PATHS], start=1):
-        factors = path.factors
-        shown = [_quantity(f.value) for f in factors]
-        if len(shown) > SHOWN_FACTORS:
-            half = SHOWN_FACTORS // 2 - 1
-            shown = [*shown[:half], f"… ({style.count(len(factors) - 2 * half)} more) …",
-                     *shown[-half:]]
-        written = " × ".join(shown) or "1"
+        values = path.values()
+        written = _written(path, values, not is_scalar(chain.output))
         if tensor:  # each factor is a Jacobian: show the gain it had on the gradient
             text = f"#{rank}: gains {written}; the path carries ‖·‖ {_quantity(path.product)}"
             lines.append(text)
             continue
-        sign, log10 = log_product(factor_values(factors))
+        sign, log10 = log_product(values)
         product = product_text(sign, log10)
         which = "positive" if sign > 0 else "negative" if sign < 0 else "zero"
         colour = style.gradient_colour(1.0, int(np.sign(sign))) if sign else style.INK
@@ -173,6 +168,21 @@ def _chain_caption(chain: Any, paths: Sequence[Any], name: Callable[[Any], str])
     if len(paths) > SHOWN_PATHS:
         lines.append(f"… and {len(paths) - SHOWN_PATHS} more highlighted")
     return lines
+
+
+def _written(path: Any, values: np.ndarray, tensor: bool) -> str:
+    """A path's factors for its caption line: all of them up to SHOWN_FACTORS, else the
+    first and last few around "… (n more) …"; only those shown are formatted."""
+    count = len(values)
+    half = SHOWN_FACTORS // 2 - 1
+    picks = range(count) if count <= SHOWN_FACTORS else [*range(half), *range(count - half, count)]
+    if tensor:  # a Jacobian: written as its gain, "?" before a backward pass
+        shown = [_quantity(path.factors[i].value) for i in picks]
+    else:
+        shown = [_quantity(float(values[i])) for i in picks]
+    if count > SHOWN_FACTORS:
+        shown[half:half] = [f"… ({style.count(count - 2 * half)} more) …"]
+    return " × ".join(shown) or "1"
 
 
 def _name(chain: Any, node: Any, ids: dict[int, int] | None) -> str:
