@@ -40,11 +40,16 @@ def scalar_mlp(nin: int, sizes: list[int]) -> Value:
     return loss
 
 
-def check_budget(path: Path) -> None:
+def size_px(path: Path) -> tuple[float, float]:
     root = ET.parse(path).getroot()
     width, height = (float(root.get(side, "0").removesuffix("pt")) * PX_PER_PT for side in ("width", "height"))
+    return width, height
+
+
+def check_budget(path: Path) -> None:
+    width, height = size_px(path)
     assert width <= BUDGET_PX and height <= BUDGET_PX, (width, height)
-    sizes = [float(text.get("font-size", "14")) for text in root.iter(f"{SVG}text")]
+    sizes = [float(text.get("font-size", "14")) for text in ET.parse(path).getroot().iter(f"{SVG}text")]
     assert min(sizes) >= 8.0
 
 
@@ -53,6 +58,13 @@ def test_a_chain_of_any_length_fits_as_a_graph_and_as_a_chain(tmp_path: Path, no
     y, x = tanh_chain(nodes)
     check_budget(save_svg(draw_graph(y), tmp_path / "graph.svg"))
     check_budget(save_svg(draw_chain(chain(y, x), k=3), tmp_path / "chain.svg"))
+
+
+@pytest.mark.parametrize("nodes", [40, 500, 50_000])
+def test_a_long_chain_grouped_by_depth_snakes_into_rows_near_3_to_2(tmp_path: Path, nodes: int) -> None:
+    y, _ = tanh_chain(nodes)
+    width, height = size_px(save_svg(draw_graph(y), tmp_path / "graph.svg"))
+    assert 1.3 <= width / height <= 1.9, (width, height)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from . import style
+from . import rows, style
 from .nodes import as_array, gradient_magnitude, gradient_sign, is_scalar, node_attributes
 
 PARAMETER_LABEL = re.compile(r"^L(\d+)\.(?:n(\d+)\.)?([A-Za-z]+)")
@@ -37,6 +37,7 @@ DRAWABLE_NODES = 150  # the most nodes a caption suggests drawing one by one
 DEPTH_BANDS = (12, 6, 3, 1)  # how many bands of depth to try, finest first
 MAX_ROW_RANKS = 9  # a grouped view with more ranks than this is laid out top to bottom
 KINDS = {"w": "weights", "b": "biases"}
+CAPTION_HEIGHT = 130.0  # points: a grouped view's caption and legend, for the snake's rows
 
 Key = str
 
@@ -370,31 +371,57 @@ def _draw(
     if len(order) <= DRAWABLE_NODES:
         caption += f"; pass max_nodes={len(order)} (and group_by='auto') to draw every node"
     what = "gradient (a group: its ‖gradient‖, coloured by sign when all share one)"
-    if rankdir == "auto":  # many ranks in a row read better top to bottom
-        rankdir = "TB" if _ranks(len(names), list(links)) > MAX_ROW_RANKS else "LR"
-    graph = style.new_digraph(title, [caption], what if legend else None, rankdir, (1, -1, 0))
+    nodes = []
     for g, name in enumerate(names):
         head = int(first[g])
         if groups.members[g] == 1:
-            attributes = node_attributes(order[head], head in root_ids, faded=False)
+            nodes.append(node_attributes(order[head], head in root_ids, faded=False))
         else:
-            attributes = _group_attributes(name, groups, g, int(inside[g]))
+            nodes.append(_group_attributes(name, groups, g, int(inside[g])))
+    edges = [(s, t, _link_attributes(link, groups, s, t, flat.scalar)) for (s, t), link in links.items()]
+    # A chain of groups (bands of depth along a long chain) snakes in rows, near 3:2; other
+    # graphs with many ranks in a row read better top to bottom.
+    chained = len(names) > MAX_ROW_RANKS and [(s, t) for s, t, _ in edges] == [
+        (g, g + 1) for g in range(len(names) - 1)
+    ]
+    if rankdir == "auto":
+        rankdir = "TB" if chained or _ranks(len(names), list(links)) > MAX_ROW_RANKS else "LR"
+    graph = style.new_digraph(title, [caption], what if legend else None, rankdir, (1, -1, 0))
+    for g, attributes in enumerate(nodes):
         graph.node(f"g{g}", **attributes)
-    for (source, target), link in links.items():
-        look = style.look(link.flow, link.sign)
-        if link.edges == 1 and groups.members[source] == 1 and groups.members[target] == 1 and flat.scalar:
-            text = style.number(link.factor_sum, 3)  # one edge: its factor, as in the full graph
-        else:
-            text = f"{style.count(link.edges)} edge{'s' if link.edges != 1 else ''}"
-            if flat.scalar:
-                text += f"<BR/>‖factors‖ {style.number(math.sqrt(link.factor_square), 3)}"
-            elif link.flow is not None:
-                text += f"<BR/>‖gradient‖ {style.number(link.flow, 3)}"
-        attributes = {"label": f"<{text}>", "color": look.colour, "penwidth": str(look.pen)}
-        if look.style != "solid":
-            attributes["style"] = look.style
+    if chained and rankdir == "TB":
+        width, height = _element_size(nodes, [attributes for _, _, attributes in edges])
+        per_row = rows.columns(len(nodes), width, height, CAPTION_HEIGHT)
+        rows.snake(graph, [f"g{g}" for g in range(len(nodes))], per_row, lambda g: edges[g - 1][2])
+        return graph
+    for source, target, attributes in edges:
         graph.edge(f"g{source}", f"g{target}", **attributes)
     return graph
+
+
+def _link_attributes(link: Link, groups: Sums, source: int, target: int, scalar: bool) -> dict[str, str]:
+    """Label, colour and pen of the edge that stands for `link`."""
+    look = style.look(link.flow, link.sign)
+    if link.edges == 1 and groups.members[source] == 1 and groups.members[target] == 1 and scalar:
+        text = style.number(link.factor_sum, 3)  # one edge: its factor, as in the full graph
+    else:
+        text = f"{style.count(link.edges)} edge{'s' if link.edges != 1 else ''}"
+        if scalar:
+            text += f"<BR/>‖factors‖ {style.number(math.sqrt(link.factor_square), 3)}"
+        elif link.flow is not None:
+            text += f"<BR/>‖gradient‖ {style.number(link.flow, 3)}"
+    attributes = {"label": f"<{text}>", "color": look.colour, "penwidth": str(look.pen)}
+    if look.style != "solid":
+        attributes["style"] = look.style
+    return attributes
+
+
+def _element_size(nodes: list[dict[str, str]], edges: list[dict[str, str]]) -> tuple[float, float]:
+    """The place one group and the step to the next take in a row of a snake, in points."""
+    boxes = [rows.label_size(node["label"][1:-1]) for node in nodes]
+    labels = [rows.label_size(edge["label"][1:-1]) for edge in edges]
+    width = max(w for w, _ in boxes) + max((w for w, _ in labels), default=0.0) + 40.0
+    return width, max(h for _, h in boxes) + 40.0
 
 
 def _group_attributes(name: str, groups: Sums, g: int, inside: int) -> dict[str, str]:

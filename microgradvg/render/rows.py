@@ -1,0 +1,66 @@
+"""A chain of elements laid out in rows that snake: row 1 left to right, row 2 right to
+left, and so on, so every step is short and the picture comes out near 3:2 however long
+the chain. The folded path (`lines`) and a graph grouped into a chain of bands (`collapse`)
+are drawn this way.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Callable, Sequence
+
+import graphviz
+
+ASPECT = 1.5  # width : height aimed at
+CHARACTER_WIDTH = 4.6  # points, of a 9- or 10-point character of the house font, about
+LINE_HEIGHT = 12.0  # points, of one line of a 9- or 10-point label
+TAG = re.compile(r"<[^>]*>")
+
+
+def label_size(label: str) -> tuple[float, float]:
+    """About how wide and tall (points) dot draws an HTML label: its longest line, its lines."""
+    lines = TAG.sub("", label.replace("<BR/>", "\n")).split("\n")
+    return max(len(html.unescape(line)) for line in lines) * CHARACTER_WIDTH, len(lines) * LINE_HEIGHT
+
+
+def columns(elements: int, width: float, height: float, caption: float) -> int:
+    """How many elements go on a row so that the picture comes out near ASPECT : 1, for
+    elements that each take `width` × `height` points (spacing and edge labels included)
+    under a caption (title, text and legend) `caption` points tall."""
+    if elements <= 2:
+        return max(elements, 1)
+
+    def misfit(count: int) -> float:
+        rows = math.ceil(elements / count)
+        return abs(math.log(count * width / (rows * height + caption) / ASPECT))
+
+    return min(range(2, elements + 1), key=misfit)
+
+
+def snake(
+    graph: graphviz.Digraph,
+    names: Sequence[str],
+    per_row: int,
+    edge: Callable[[int], dict[str, str]],
+) -> None:
+    """Put the nodes `names` (already in `graph`, which runs top to bottom) in rows of
+    `per_row`, and join each to the next with the attributes `edge(position)` gives for the
+    step into names[position]."""
+    for row in range(0, len(names), per_row):
+        with graph.subgraph() as same:
+            same.attr(rank="same")
+            for name in names[row : row + per_row]:
+                same.node(name)
+    for position in range(1, len(names)):
+        attributes = edge(position)
+        row, previous_row = position // per_row, (position - 1) // per_row
+        if row == previous_row and row % 2 == 1:
+            # Odd rows run right to left: written child → parent, drawn with the arrow back.
+            graph.edge(names[position], names[position - 1], dir="back", **attributes)
+        else:
+            graph.edge(names[position - 1], names[position], **attributes)
+
+
+__all__ = ["ASPECT", "columns", "label_size", "snake"]
