@@ -32,9 +32,15 @@ WRAP_NODES = 30  # a path with up to this many nodes is drawn node by node, wrap
 FOLDED_ELEMENTS = 24  # boxes and nodes in a folded path
 ENDS = 3  # nodes kept whole at each end of a folded path
 ASPECT = 1.5  # width : height aimed at
-# The place one element takes, and the caption with the legend, in points: for choosing
-# how many elements go on a row.
-ELEMENT_WIDTH, ELEMENT_HEIGHT, CAPTION_HEIGHT = 200.0, 87.0, 170.0
+# How dot lays out a wrapped line, in points, for choosing how many elements go on a row
+# (measured on rendered SVGs; tests/test_lines.py checks the width : height that comes out).
+LINE_HEIGHT = 10.5  # one line of a node's label
+NODE_MARGIN = "0.08,0.04"  # inches, style.new_digraph's node margin
+MIN_NODE_WIDTH, PEN = 54.0, 4.0  # dot's minimum node width; the bold outline and 3-d edge
+EDGE_GAP = 30.0  # between two nodes of a row, besides the edge's label: nodesep and arrow
+RANK_GAP, RANK_GAPS = 32.0, (18.0, 58.0)  # between two rows (ranksep): usual, least, most
+CAPTION_LINE, CAPTION_SCALE, TITLE_CHARACTER = 15.0, 1.1, 7.0  # 10-pt caption, 13-pt title
+LEGEND_WIDTH, LEGEND_HEIGHT = 490.0, 80.0
 
 
 def draw_line(
@@ -64,27 +70,28 @@ def draw_line(
     scalar = is_scalar(output)
     signs = (1, -1) if scalar else (1, -1, 0)
     graph = style.new_digraph(title, lines, "gradient" if legend else None, "TB", signs)
-    graph.attr(nodesep="0.35", ranksep="0.45")
-    columns = _columns(len(runs))
-    names = []
+    elements, names = [], []
     for position, (start, stop) in enumerate(runs):
-        name = f"e{position}"
-        names.append(name)
         if stop - start == 1:
             node = nodes[start]
             attributes = node_attributes(node, node is output, faded=False, on_path=True)
         else:
             attributes = _box_attributes(nodes, factors, values, start, stop)
-        graph.node(name, **attributes)
+        elements.append(attributes)
+        names.append(f"e{position}")
+        graph.node(names[-1], **attributes)
+    links = [
+        edge_attributes(factors[start - 1].child, _slot(factors[start - 1]), tensor_factor, [1])
+        for start, _ in runs[1:]  # the edge from the last node of the run before
+    ]
+    columns, rank_gap = _layout(elements, links, lines, title, legend)
+    graph.attr(nodesep="0.35", ranksep=f"{rank_gap:g}")
     for row in range(0, len(runs), columns):
         with graph.subgraph() as same:
             same.attr(rank="same")
             for name in names[row : row + columns]:
                 same.node(name)
-    for position in range(1, len(runs)):
-        start = runs[position][0]
-        factor = factors[start - 1]  # the edge from the last node of the run before
-        attributes = edge_attributes(factor.child, _slot(factor), tensor_factor, [1])
+    for position, attributes in enumerate(links, start=1):
         row, previous_row = position // columns, (position - 1) // columns
         if row == previous_row and row % 2 == 1:
             # Odd rows run right to left: written child → parent, drawn with the arrow back.
@@ -102,11 +109,7 @@ def row_width(path: Any, tensor_factor: str) -> float:
     nodes = [factors[0].parent] + [factor.child for factor in factors]
     labels = [node_attributes(node, False, False)["label"] for node in nodes]
     labels += [edge_attributes(f.child, _slot(f), tensor_factor, [1])["label"] for f in factors]
-    width = 0.0
-    for label in labels:
-        lines = TAG.sub("", label.replace("<BR/>", "\n")).split("\n")
-        width += max(len(html.unescape(line)) for line in lines) * CHARACTER_WIDTH + 20.0
-    return width
+    return sum(_text_size(label)[0] + 20.0 for label in labels)
 
 
 def _runs(factors: Sequence[Any], count: int) -> list[tuple[int, int]]:
@@ -126,17 +129,68 @@ def _runs(factors: Sequence[Any], count: int) -> list[tuple[int, int]]:
     return [(i, i + 1) for i in range(head)] + middle + [(i, i + 1) for i in range(tail, count)]
 
 
-def _columns(elements: int) -> int:
-    """Elements per row so that the picture, caption included, comes out near ASPECT : 1."""
-    if elements <= 6:
-        return elements
+def _layout(
+    elements: Sequence[dict[str, str]],
+    links: Sequence[dict[str, str]],
+    caption: Sequence[str],
+    title: str,
+    legend: bool,
+) -> tuple[int, float]:
+    """(elements per row, gap between rows in inches) so that the picture, caption
+    included, comes out near ASPECT : 1.
+
+    The count of columns comes in steps (17 elements make 3 rows or 4), so the gap
+    between rows then takes up what is left, within RANK_GAPS."""
+    if len(elements) <= 6:
+        return len(elements), round(RANK_GAP / 72, 2)
 
     def misfit(columns: int) -> float:
-        rows = math.ceil(elements / columns)
-        width = columns * ELEMENT_WIDTH
-        return abs(math.log(width / (rows * ELEMENT_HEIGHT + CAPTION_HEIGHT) / ASPECT))
+        width, height = _estimate(elements, links, caption, title, legend, columns)
+        return abs(math.log(width / height / ASPECT))
 
-    return min(range(2, elements + 1), key=misfit)
+    columns = min(range(2, len(elements) + 1), key=misfit)
+    width, height = _estimate(elements, links, caption, title, legend, columns)
+    rows = math.ceil(len(elements) / columns)
+    gap = RANK_GAP + (width / ASPECT - height) / rows
+    return columns, round(min(max(gap, RANK_GAPS[0]), RANK_GAPS[1]) / 72, 2)
+
+
+def _estimate(
+    elements: Sequence[dict[str, str]],
+    links: Sequence[dict[str, str]],
+    caption: Sequence[str],
+    title: str,
+    legend: bool,
+    columns: int,
+) -> tuple[float, float]:
+    """(width, height) in points of the wrapped line at `columns` elements a row, measured
+    from the labels themselves: a row is as wide as its elements and the labelled edges
+    between them, the picture as wide as its widest row or its caption, and as tall as its
+    rows and the caption with the legend."""
+    sizes = [_element_size(attributes) for attributes in elements]
+    gaps = [_text_size(attributes.get("label", ""))[0] + EDGE_GAP for attributes in links]
+    text_width = max((_text_size(line)[0] for line in caption), default=0.0) * CAPTION_SCALE
+    width = max(text_width, LEGEND_WIDTH if legend else 0.0, len(title) * TITLE_CHARACTER)
+    height = (len(caption) + bool(title)) * CAPTION_LINE + (LEGEND_HEIGHT if legend else 0.0)
+    for first in range(0, len(elements), columns):
+        row = range(first, min(first + columns, len(elements)))
+        inside = sum(gaps[position - 1] for position in row if position > first)
+        width = max(width, sum(sizes[position][0] for position in row) + inside)
+        height += max(sizes[position][1] for position in row) + RANK_GAP
+    return width, height
+
+
+def _text_size(label: str) -> tuple[float, float]:
+    """(width, height) in points of a label's text at 9 or 10 points: longest line, lines."""
+    lines = TAG.sub("", label.replace("<BR/>", "\n")).split("\n")
+    return max(len(html.unescape(line)) for line in lines) * CHARACTER_WIDTH, len(lines) * LINE_HEIGHT
+
+
+def _element_size(attributes: dict[str, str]) -> tuple[float, float]:
+    """(width, height) in points of one node or box as dot draws it, margins included."""
+    width, height = _text_size(attributes["label"])
+    across, down = (float(x) * 72 for x in attributes.get("margin", NODE_MARGIN).split(","))
+    return max(MIN_NODE_WIDTH, width + 2 * across + PEN), height + 2 * down + PEN
 
 
 def _slot(factor: Any) -> int:
