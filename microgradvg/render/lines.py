@@ -1,7 +1,8 @@
 """One path drawn as a line of nodes that wraps into rows, folding long runs into boxes.
 
-The line snakes: row 1 left to right, row 2 right to left, and so on, so each step is
-short and the picture stays near 3:2. Past `WRAP_NODES` nodes the middle of the path is
+The line snakes (`rows.snake`): row 1 left to right, row 2 right to left, and so on, so
+each step is short; the columns and the gap between rows are chosen from the labels'
+sizes, so the picture comes out near 3:2. Past `WRAP_NODES` nodes the middle of the path is
 cut into runs of equal length (whole periods of its repeating ops, e.g. linear, sigmoid)
 and each run is one box: its count of factors, their ops, product and range. Whatever
 the path's length, the picture has at most `FOLDED_ELEMENTS` boxes and nodes.
@@ -9,9 +10,7 @@ the path's length, the picture has at most `FOLDED_ELEMENTS` boxes and nodes.
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -23,18 +22,16 @@ from ..formatting import from_log10
 from . import style
 from .graphs import edge_attributes
 from .nodes import gradient_magnitude, gradient_sign, is_scalar, node_attributes
+from .rows import ASPECT, label_size, snake
 
 ROW_FACTORS = 12  # a path up to this long is drawn on one row, inside its graph,
 MAX_ROW_WIDTH = 1450.0  # if its row is estimated at most this wide, in points (~1,930 px)
-CHARACTER_WIDTH = 4.6  # points, of a 9- or 10-point character of the house font, about
-TAG = re.compile(r"<[^>]*>")
 WRAP_NODES = 30  # a path with up to this many nodes is drawn node by node, wrapped
 FOLDED_ELEMENTS = 24  # boxes and nodes in a folded path
 ENDS = 3  # nodes kept whole at each end of a folded path
-ASPECT = 1.5  # width : height aimed at
 # How dot lays out a wrapped line, in points, for choosing how many elements go on a row
 # (measured on rendered SVGs; tests/test_lines.py checks the width : height that comes out).
-LINE_HEIGHT = 10.5  # one line of a node's label
+NODE_LINES = 0.875  # a node's 9-point lines take 10.5 points, not label_size's 12
 NODE_MARGIN = "0.08,0.04"  # inches, style.new_digraph's node margin
 MIN_NODE_WIDTH, PEN = 54.0, 4.0  # dot's minimum node width; the bold outline and 3-d edge
 EDGE_GAP = 30.0  # between two nodes of a row, besides the edge's label: nodesep and arrow
@@ -86,18 +83,7 @@ def draw_line(
     ]
     columns, rank_gap = _layout(elements, links, lines, title, legend)
     graph.attr(nodesep="0.35", ranksep=f"{rank_gap:g}")
-    for row in range(0, len(runs), columns):
-        with graph.subgraph() as same:
-            same.attr(rank="same")
-            for name in names[row : row + columns]:
-                same.node(name)
-    for position, attributes in enumerate(links, start=1):
-        row, previous_row = position // columns, (position - 1) // columns
-        if row == previous_row and row % 2 == 1:
-            # Odd rows run right to left: written child → parent, drawn with the arrow back.
-            graph.edge(names[position], names[position - 1], dir="back", **attributes)
-        else:
-            graph.edge(names[position - 1], names[position], **attributes)
+    snake(graph, names, columns, lambda position: links[position - 1])
     return graph
 
 
@@ -109,7 +95,7 @@ def row_width(path: Any, tensor_factor: str) -> float:
     nodes = [factors[0].parent] + [factor.child for factor in factors]
     labels = [node_attributes(node, False, False)["label"] for node in nodes]
     labels += [edge_attributes(f.child, _slot(f), tensor_factor, [1])["label"] for f in factors]
-    return sum(_text_size(label)[0] + 20.0 for label in labels)
+    return sum(label_size(label)[0] + 20.0 for label in labels)
 
 
 def _runs(factors: Sequence[Any], count: int) -> list[tuple[int, int]]:
@@ -168,8 +154,8 @@ def _estimate(
     between them, the picture as wide as its widest row or its caption, and as tall as its
     rows and the caption with the legend."""
     sizes = [_element_size(attributes) for attributes in elements]
-    gaps = [_text_size(attributes.get("label", ""))[0] + EDGE_GAP for attributes in links]
-    text_width = max((_text_size(line)[0] for line in caption), default=0.0) * CAPTION_SCALE
+    gaps = [label_size(attributes.get("label", ""))[0] + EDGE_GAP for attributes in links]
+    text_width = max((label_size(line)[0] for line in caption), default=0.0) * CAPTION_SCALE
     width = max(text_width, LEGEND_WIDTH if legend else 0.0, len(title) * TITLE_CHARACTER)
     height = (len(caption) + bool(title)) * CAPTION_LINE + (LEGEND_HEIGHT if legend else 0.0)
     for first in range(0, len(elements), columns):
@@ -180,17 +166,11 @@ def _estimate(
     return width, height
 
 
-def _text_size(label: str) -> tuple[float, float]:
-    """(width, height) in points of a label's text at 9 or 10 points: longest line, lines."""
-    lines = TAG.sub("", label.replace("<BR/>", "\n")).split("\n")
-    return max(len(html.unescape(line)) for line in lines) * CHARACTER_WIDTH, len(lines) * LINE_HEIGHT
-
-
 def _element_size(attributes: dict[str, str]) -> tuple[float, float]:
     """(width, height) in points of one node or box as dot draws it, margins included."""
-    width, height = _text_size(attributes["label"])
+    width, height = label_size(attributes["label"])
     across, down = (float(x) * 72 for x in attributes.get("margin", NODE_MARGIN).split(","))
-    return max(MIN_NODE_WIDTH, width + 2 * across + PEN), height + 2 * down + PEN
+    return max(MIN_NODE_WIDTH, width + 2 * across + PEN), height * NODE_LINES + 2 * down + PEN
 
 
 def _slot(factor: Any) -> int:
