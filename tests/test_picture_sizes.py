@@ -4,7 +4,9 @@ skips nothing but the PyTorch cross-checks; benchmarks/bench_render.py times the
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -68,13 +70,41 @@ def test_a_long_chain_grouped_by_depth_snakes_into_rows_near_3_to_2(tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    ("nin", "sizes"), [(2, [1]), (2, [3, 1]), (4, [8, 8, 1]), (16, [16, 16, 16, 1]), (784, [30, 10])]
+    ("nin", "sizes"),
+    [(2, [1]), (2, [3, 1]), (4, [8, 8, 1]), (16, [16, 16, 16, 1]), (784, [30, 10]), (2, [4] * 12 + [1]),
+     (2, [3] * 30 + [1])],
 )
 def test_an_mlp_of_any_width_fits(tmp_path: Path, nin: int, sizes: list[int]) -> None:
     loss = scalar_mlp(nin, sizes)
     check_budget(save_svg(draw_graph(loss), tmp_path / "graph.svg"))
     weights = [n for n in _leaves(loss) if n.label.startswith("L1.n0.w")]
     check_budget(save_svg(draw_chain(chain(loss, weights[0]), k=3), tmp_path / "chain.svg"))
+
+
+@pytest.mark.parametrize("hidden", [6, 12])
+def test_a_deep_network_grouped_by_layer_reads_in_columns_left_to_right(tmp_path: Path, hidden: int) -> None:
+    loss = scalar_mlp(2, [4] * hidden + [1])
+    picture = draw_graph(loss)
+    width, height = size_px(save_svg(picture, tmp_path / "graph.svg"))
+    assert 0.75 <= width / height <= 1.9, (width, height)  # and within budget:
+    check_budget(tmp_path / "graph.svg")
+    layout = subprocess.run(["dot", "-Tplain"], input=picture.source, capture_output=True, text=True, check=True)
+    centre = {}  # the x of each layer's first op, by its label
+    for line in layout.stdout.splitlines():
+        fields = line.split()
+        label = re.search(r"<B>(L\d+) · linear</B>", line)
+        if fields[0] == "node" and label:
+            centre[int(label.group(1)[1:])] = (float(fields[2]), float(fields[3]))
+    layers = sorted(centre)
+    assert layers == list(range(1, hidden + 1))
+    columns = [centre[1]]
+    for layer in layers[1:]:  # each layer below the one before, or at the top of a column to its right
+        (x, y), (x0, y0) = centre[layer], centre[layer - 1]
+        assert (abs(x - x0) < 1.0 and y < y0) or x > x0 + 1.0, (layer, centre)
+        columns += [centre[layer]] if abs(x - x0) >= 1.0 else []
+    assert len(columns) >= 2
+    jumps = re.findall(r'label="→ from (L\d+) · relu"', picture.source)
+    assert len(jumps) == len(columns) - 1
 
 
 def _leaves(root: Value) -> list[Value]:

@@ -13,6 +13,7 @@ are summed by numpy, not node by node.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ DRAWABLE_NODES = 150  # the most nodes a caption suggests drawing one by one
 DEPTH_BANDS = (12, 6, 3, 1)  # how many bands of depth to try, finest first
 MAX_ROW_RANKS = 9  # a grouped view with more ranks than this is laid out top to bottom
 KINDS = {"w": "weights", "b": "biases"}
+NOTE = {"shape": "plaintext", "fontsize": "9", "fontcolor": style.INK}  # "to …", "from …"
 CAPTION_HEIGHT = 130.0  # points: a grouped view's caption and legend, for the snake's rows
 
 Key = str
@@ -378,25 +380,133 @@ def _draw(
             nodes.append(node_attributes(order[head], head in root_ids, faded=False))
         else:
             nodes.append(_group_attributes(name, groups, g, int(inside[g])))
-    edges = [(s, t, _link_attributes(link, groups, s, t, flat.scalar)) for (s, t), link in links.items()]
-    # A chain of groups (bands of depth along a long chain) snakes in rows, near 3:2; other
-    # graphs with many ranks in a row read better top to bottom.
-    chained = len(names) > MAX_ROW_RANKS and [(s, t) for s, t, _ in edges] == [
-        (g, g + 1) for g in range(len(names) - 1)
-    ]
+    edges = {pair: _link_attributes(link, groups, *pair, flat.scalar) for pair, link in links.items()}
+    # A long spine of groups (bands of depth along a chain; layer after layer of a deep
+    # network, fed by its weights) snakes in rows, near 3:2; other graphs with many ranks in
+    # a row read better top to bottom.
+    spine = _spine(len(names), list(links)) if len(names) > MAX_ROW_RANKS else None
     if rankdir == "auto":
-        rankdir = "TB" if chained or _ranks(len(names), list(links)) > MAX_ROW_RANKS else "LR"
+        many = spine is not None or _ranks(len(names), list(links)) > MAX_ROW_RANKS
+        rankdir = "TB" if many else "LR"
     graph = style.new_digraph(title, [caption], what if legend else None, rankdir, (1, -1, 0))
+    placed: set[int] = set()
+    snake: list[dict[str, str]] = []
+    if spine is not None and rankdir == "TB":
+        steps = {(a, b): edges.pop((a, b)) for a, b in itertools.pairwise(spine)}
+        feeding = [source for source, _ in edges]
+        if not edges:  # a chain of groups: in rows
+            snake = list(steps.values())
+        elif len(set(feeding)) == len(feeding):  # a deep network, each layer fed its weights
+            placed = _in_columns(graph, nodes, names, spine, edges, steps)
+        else:  # one group feeds many (all leaves, by depth): one column, top to bottom
+            edges.update(steps)
     for g, attributes in enumerate(nodes):
-        graph.node(f"g{g}", **attributes)
-    if chained and rankdir == "TB":
-        width, height = _element_size(nodes, [attributes for _, _, attributes in edges])
-        per_row = rows.columns(len(nodes), width, height, CAPTION_HEIGHT)
-        rows.snake(graph, [f"g{g}" for g in range(len(nodes))], per_row, lambda g: edges[g - 1][2])
-        return graph
-    for source, target, attributes in edges:
+        if g not in placed:
+            graph.node(f"g{g}", **attributes)
+    if spine is not None and snake:
+        width, height = _element_size([nodes[g] for g in spine], snake)
+        per_row = rows.columns(len(spine), width, height, CAPTION_HEIGHT)
+        rows.snake(graph, [f"g{g}" for g in spine], per_row, lambda i: snake[i - 1])
+    for (source, target), attributes in edges.items():
         graph.edge(f"g{source}", f"g{target}", **attributes)
     return graph
+
+
+def _in_columns(
+    graph: graphviz.Digraph,
+    nodes: list[dict[str, str]],
+    names: list[Key],
+    spine: list[int],
+    edges: dict[tuple[int, int], dict[str, str]],
+    steps: dict[tuple[int, int], dict[str, str]],
+) -> set[int]:
+    """Lay a long spine fed by side groups (a deep network: layer after layer, each fed by
+    its weights and biases) out in columns, like a newspaper's, near 3:2: each column a
+    cluster of whole layers, read top to bottom and left to right; the step from the foot
+    of a column to the top of the next is an arrow out to a note "to …" and one in from a
+    note "from …". Adds the steps to `edges` but those jumps; returns the groups it drew."""
+    width, box_height = _element_size([nodes[g] for g in spine], list(steps.values()))
+    # Top to bottom, dot gives each edge label a rank of its own: a step is box, label and gaps.
+    label_height = max(rows.label_size(edge["label"][1:-1])[1] for edge in steps.values())
+    height = box_height + label_height + 25.0
+    sides: dict[int, list[int]] = {}
+    for source, target in edges:
+        sides.setdefault(target, []).append(source)
+    side_width = _element_size([nodes[s] for s, _ in edges], [])[0]
+    width = max(width, max(len(fed) for fed in sides.values()) * side_width)
+    per_column = rows.columns(len(spine), width, height, CAPTION_HEIGHT, across=False)
+    tops = _column_tops(spine, set(sides), per_column)
+    placed: set[int] = set()
+    # Defined before any other node, the clusters keep their order: left to right.
+    for k, (top, stop) in enumerate(zip(tops, [*tops[1:], len(spine)])):
+        with graph.subgraph(name=f"cluster_column{k}") as column:
+            column.attr(style="invis", label="")  # not the graph's caption again
+            if k:
+                source, target = spine[top - 1], spine[top]
+                column.node(f"g{target}_in", label=f"→ from {names[source]}", **NOTE)
+                into = {key: value for key, value in steps.pop((source, target)).items() if key != "label"}
+                column.edge(f"g{target}_in", f"g{target}", **into)
+            for g in spine[top:stop]:
+                for side in sides.get(g, []):
+                    column.node(f"g{side}", **nodes[side])
+                    placed.add(side)
+                column.node(f"g{g}", group=f"column{k}", **nodes[g])  # straight down the column
+                placed.add(g)
+            if stop < len(spine):
+                source, target = spine[stop - 1], spine[stop]
+                column.node(f"g{source}_out", label=f"to {names[target]} →", **NOTE)
+                column.edge(f"g{source}", f"g{source}_out", **steps[(source, target)])
+    edges.update(steps)
+    return placed
+
+
+def _column_tops(spine: list[int], fed: set[int], per_column: int) -> list[int]:
+    """Where each column of a spine starts (positions): about every `per_column` groups, at
+    the nearest group fed by side groups (a layer's first op), never at the last one."""
+    starts = [i for i, g in enumerate(spine) if g in fed and 0 < i < len(spine) - 1]
+    tops = [0]
+    for wanted in range(per_column, len(spine) - 1, per_column):
+        best = min(starts, key=lambda i: abs(i - wanted), default=None)
+        if best is not None and best > tops[-1]:
+            tops.append(best)
+    return tops
+
+
+def _spine(groups: int, links: list[tuple[int, int]]) -> list[int] | None:
+    """The longest chain of groups through the links, if every other group only feeds it
+    (no link into it, every link out of it into the chain); None otherwise, or on a cycle."""
+    into: list[list[int]] = [[] for _ in range(groups)]
+    waiting = [0] * groups
+    for source, target in links:
+        into[target].append(source)
+        waiting[target] += 1
+    ready = [g for g in range(groups) if not waiting[g]]
+    length, before = [1] * groups, [-1] * groups
+    order = []
+    out: list[list[int]] = [[] for _ in range(groups)]
+    for source, target in links:
+        out[source].append(target)
+    while ready:  # Kahn's order, with the longest chain into each group
+        g = ready.pop()
+        order.append(g)
+        for target in out[g]:
+            if length[g] + 1 > length[target]:
+                length[target], before[target] = length[g] + 1, g
+            waiting[target] -= 1
+            if not waiting[target]:
+                ready.append(target)
+    if len(order) < groups:
+        return None  # a cycle
+    end = max(range(groups), key=lambda g: (length[g], g))
+    spine = [end]
+    while before[spine[-1]] >= 0:
+        spine.append(before[spine[-1]])
+    spine.reverse()
+    if len(spine) > 1 and len(into[spine[1]]) > 1:
+        spine.pop(0)  # one of several inputs to the first op (weights, biases, inputs): a side one
+    on = set(spine)
+    side = all(not into[g] and all(t in on for t in out[g]) for g in range(groups) if g not in on)
+    return spine if side else None
 
 
 def _link_attributes(link: Link, groups: Sums, source: int, target: int, scalar: bool) -> dict[str, str]:
@@ -417,7 +527,7 @@ def _link_attributes(link: Link, groups: Sums, source: int, target: int, scalar:
 
 
 def _element_size(nodes: list[dict[str, str]], edges: list[dict[str, str]]) -> tuple[float, float]:
-    """The place one group and the step to the next take in a row of a snake, in points."""
+    """The place one group and its edge take in a snake, in points (wide: beside, tall: above)."""
     boxes = [rows.label_size(node["label"][1:-1]) for node in nodes]
     labels = [rows.label_size(edge["label"][1:-1]) for edge in edges]
     width = max(w for w, _ in boxes) + max((w for w, _ in labels), default=0.0) + 40.0

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import graphviz
 
 ASPECT = 1.5  # width : height aimed at
+LIMIT = 1500.0  # points each way (2,000 px), where the elements allow it
 CHARACTER_WIDTH = 4.6  # points, of a 9- or 10-point character of the house font, about
 LINE_HEIGHT = 12.0  # points, of one line of a 9- or 10-point label
 TAG = re.compile(r"<[^>]*>")
@@ -25,18 +26,26 @@ def label_size(label: str) -> tuple[float, float]:
     return max(len(html.unescape(line)) for line in lines) * CHARACTER_WIDTH, len(lines) * LINE_HEIGHT
 
 
-def columns(elements: int, width: float, height: float, caption: float) -> int:
-    """How many elements go on a row so that the picture comes out near ASPECT : 1, for
-    elements that each take `width` × `height` points (spacing and edge labels included)
-    under a caption (title, text and legend) `caption` points tall."""
+def columns(elements: int, width: float, height: float, caption: float, across: bool = True) -> int:
+    """How many elements go on a row (or, `across` False, in a column) so that the picture
+    comes out near ASPECT : 1 and within LIMIT points each way if it can, for elements that
+    each take `width` × `height` points (spacing and edge labels included) under a caption
+    (title, text and legend) `caption` points tall."""
     if elements <= 2:
         return max(elements, 1)
 
-    def misfit(count: int) -> float:
-        rows = math.ceil(elements / count)
-        return abs(math.log(count * width / (rows * height + caption) / ASPECT))
+    def size(count: int) -> tuple[float, float]:
+        other = math.ceil(elements / count)
+        wide, tall = (count, other) if across else (other, count)
+        return wide * width, tall * height + caption
 
-    return min(range(2, elements + 1), key=misfit)
+    def misfit(count: int) -> float:
+        wide, tall = size(count)
+        return abs(math.log(wide / tall / ASPECT))
+
+    counts = range(2 if across else 1, elements + 1)
+    fitting = [count for count in counts if max(size(count)) <= LIMIT]
+    return min(fitting or counts, key=misfit)
 
 
 def snake(
