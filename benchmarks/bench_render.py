@@ -6,14 +6,18 @@
    collapsed by layer): forward + backward + `draw_graph` + `save_svg` — budget 5 s.
 
 3. Pictures at every size, 5 to 10⁶ nodes: a chain of tanh (x → ·1.0001 → tanh → …) drawn
-   with `draw_graph` and as `draw_chain`, `dot` included (building the graph, backward and
-   `chain()` are not counted) — budget 5 s each; with the picture's size in px.
+   with `draw_graph` and as `draw_chain`, `dot` included (building the graph and backward
+   are not counted; `chain()`, which a user runs before `draw_chain`, is timed on its own)
+   — budget 5 s each; with the picture's size in px.
+4. Networks: `draw_graph` + dot on the scalar MLP(784, [30, 10]) over 1, 4 and 40 digits
+   (25,000 to 10⁶ nodes, grouped by layer) and on deep narrow relu networks of 6, 12 and 30
+   hidden layers (grouped, in columns) — budget 5 s each.
 
 Each is run `--repeats` times (the sizes past 10⁴ nodes once); medians are printed with each
 stage, and as a ratio to the anchor measured in the same run: `dot -Tsvg` on a one-node graph
 (the cost of starting dot).
 
-    .venv/bin/python benchmarks/bench_render.py             # ~3 minutes, most of it at 10⁶
+    .venv/bin/python benchmarks/bench_render.py             # ~4 minutes, most of it at 10⁶
     .venv/bin/python benchmarks/bench_render.py --largest 100000 --repeats 3 --keep out/
 """
 
@@ -28,7 +32,8 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import graphviz
@@ -45,6 +50,8 @@ LAYER_BUDGET = 1.0  # seconds, the issue's budget for the layer view
 SCALAR_BUDGET = 5.0  # seconds, the issue's budget for the scalar MLP picture
 SIZE_BUDGET = 5.0  # seconds, the pictures issue's budget at every size
 SIZES = (5, 50, 500, 5_000, 50_000, 500_000, 1_000_001)
+DIGITS = (1, 4, 40)  # MLP(784, [30, 10]) graphs of about 25,000, 100,000 and 10⁶ nodes
+DEPTHS = (6, 12, 30)  # hidden layers of the deep narrow networks
 NIELSEN = [784, 30, 30, 30, 30, 10]
 
 
@@ -101,16 +108,17 @@ def picture_size(path: Path) -> str:
 
 
 def sizes_table(out: Path, largest: int, repeats: int) -> bool:
-    """Draw + dot for draw_graph and draw_chain at every size; True if any is over budget."""
+    """Draw + dot for draw_graph and draw_chain at every size; True if any is over budget.
+    `chain()` is timed too, on its own: a user pays it before draw_chain."""
     print("\npictures at every size: draw + dot, seconds (median), and the picture in px")
-    print(f"  {'nodes':>10}  {'draw_graph':>10}  {'size':>13}  {'draw_chain':>10}  {'size':>13}")
+    print(f"  {'nodes':>10}  {'draw_graph':>10}  {'size':>13}  {'chain()':>8}  {'draw_chain':>10}  {'size':>13}")
     over = False
     for nodes in (n for n in SIZES if n <= largest):
-        gc.collect()
-        gc.disable()  # a million live nodes: the collector would rescan them over and over
-        try:
+        with paused_collector():
             y, x = tanh_chain(nodes)
+            start = time.perf_counter()
             gradient = chain(y, x)
+            analysis = time.perf_counter() - start
             row = []
             for name in ("graph", "chain"):
                 samples = []
@@ -121,12 +129,47 @@ def sizes_table(out: Path, largest: int, repeats: int) -> bool:
                     samples.append(time.perf_counter() - start)
                 seconds = statistics.median(samples)
                 over |= seconds > SIZE_BUDGET
+                if name == "chain":
+                    row.append(f"{analysis:8.2f}")
                 row += [f"{seconds:10.2f}", f"{picture_size(path):>13}"]
             del y, x, gradient
-        finally:
-            gc.enable()
         print(f"  {nodes:>10,}  " + "  ".join(row))
     return over
+
+
+def networks_table(out: Path, largest: int) -> bool:
+    """draw_graph + dot on the scalar MLP(784, [30, 10]) over more and more digits (one graph
+    of about 25,000 nodes a digit, grouped by layer), and on deep narrow networks (grouped by
+    layer, in columns); True if any is over budget."""
+    print("\nnetworks: draw_graph + dot, seconds (one run), and the picture in px")
+    over = False
+    cases = [(f"MLP(784, [30, 10]), {d} digits", lambda d=d: scalar_loss(d)) for d in DIGITS]
+    cases += [(f"MLP(2, [4] × {h} + [1])", lambda h=h: deep_loss(h)) for h in DEPTHS]
+    for name, build in cases:
+        with paused_collector():
+            loss = build()
+            nodes = len(topological_order(loss))
+            if nodes > largest:
+                continue
+            loss.backward()
+            start = time.perf_counter()
+            path = save_svg(draw_graph(loss), out / "network.svg")
+            seconds = time.perf_counter() - start
+            over |= seconds > SIZE_BUDGET
+            del loss
+        print(f"  {name:<32} {nodes:>10,} nodes  {seconds:6.2f} s  {picture_size(path):>13}")
+    return over
+
+
+@contextmanager
+def paused_collector() -> Iterator[None]:
+    """No cyclic collection while a graph of a million nodes lives: it would rescan them."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def anchor(out: Path) -> float:
@@ -173,18 +216,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {verdict} the {budget:g} s budget ({result['total'] / budget:.0%} of it)")
         nodes = len(topological_order(scalar_loss()))
         print(f"\n(the scalar graph has {nodes:,} nodes; the picture collapses them by layer)")
-        if sizes_table(out, args.largest, args.repeats):
+        if sizes_table(out, args.largest, args.repeats) | networks_table(out, args.largest):
             print(f"  OVER the {SIZE_BUDGET:g} s budget at some size")
             failed = True
     return 1 if failed else 0
 
 
-def scalar_loss() -> Value:
-    """Squared error of MLP(784, [30, 10]) on the first embedded digit (before backward)."""
-    images, labels = load_embedded(1)
-    outputs = MLP(784, [30, 10], seed=0)(images[0].tolist())
-    assert isinstance(outputs, list)
-    return Value.sum([(o - (1.0 if j == labels[0] else 0.0)) ** 2 for j, o in enumerate(outputs)])
+def scalar_loss(digits: int = 1) -> Value:
+    """Squared error of MLP(784, [30, 10]) on the first embedded digits (before backward)."""
+    images, labels = load_embedded(digits)
+    model = MLP(784, [30, 10], seed=0)
+    terms = []
+    for image, label in zip(images, labels):
+        outputs = model(image.tolist())
+        assert isinstance(outputs, list)
+        terms += [(o - (1.0 if j == label else 0.0)) ** 2 for j, o in enumerate(outputs)]
+    return Value.sum(terms)
+
+
+def deep_loss(hidden: int) -> Value:
+    """Squared error of a deep narrow relu network MLP(2, [4] × hidden + [1]) on one point."""
+    output = MLP(2, [4] * hidden + [1], seed=0)([0.3, -0.5])
+    assert isinstance(output, Value)
+    return (output - 1.0) ** 2
 
 
 if __name__ == "__main__":
