@@ -23,6 +23,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# One BLAS thread, as the tests have (see conftest.py), set before the tutorials load numpy:
+# tutorial 11's printed numbers hold for one thread's sum order only.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 PICTURES = ROOT / "docs" / "pictures"
 COMMAND = ".venv/bin/python docs/make_pictures.py"
