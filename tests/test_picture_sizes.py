@@ -107,6 +107,32 @@ def test_a_deep_network_grouped_by_layer_reads_in_columns_left_to_right(tmp_path
     assert len(jumps) == len(columns) - 1
 
 
+def residual(blocks: int) -> tuple[Value, Value]:
+    """h ← h + tanh(w·h) `blocks` times from x, then y = h·h: paths of many lengths."""
+    x = Value(0.5, "x")
+    h = x
+    for block in range(blocks):
+        h = h + (h * Value(0.9 - 0.03 * block, f"w{block}")).tanh()
+    y = h * h
+    y.backward()
+    return y, x
+
+
+@pytest.mark.parametrize("k", [3, 8])
+@pytest.mark.parametrize("graph", ["mlp", "residual"])
+def test_k_long_paths_drawn_as_rows_fit(tmp_path: Path, graph: str, k: int) -> None:
+    # The rows view: k > 1 paths of more than a dozen factors, one row each, all of one
+    # length (an MLP's, 33 factors) or of several (a residual net's, 31 to 35 and more).
+    if graph == "mlp":
+        loss = scalar_mlp(2, [4] * 15 + [1])
+        wrt = next(n for n in _leaves(loss) if n.label == "L1.n0.w0")
+        picture = draw_chain(chain(loss, wrt), k=k)
+    else:
+        picture = draw_chain(chain(*residual(30)), k=k)
+    assert picture.source.count("[label=<<B>#") == k  # one row label per path
+    check_budget(save_svg(picture, tmp_path / "rows.svg"))
+
+
 def _leaves(root: Value) -> list[Value]:
     from microgradvg import topological_order
 

@@ -84,6 +84,22 @@ def three_paths() -> str:
     return draw_chain(chain(cost, small.layers[0].neurons[0].w[0]), k=3).source
 
 
+def residual_paths() -> str:
+    """Ten residual blocks h ← h + tanh(w·h), then y = h·h: the top 4 paths have 11 to 13
+    factors and differ in one block or in the last edge, drawn as rows (one per path)."""
+    x = Value(0.5, "x")
+    h = x
+    for block in range(1, 11):
+        f = (h * Value(0.9 - 0.17 * (block - 1), f"w{block}")).tanh()
+        f.label = f"f{block}"
+        h = h + f
+        h.label = f"h{block}"
+    y = h * h
+    y.label = "y"
+    y.backward()
+    return draw_chain(chain(y, x), k=4).source
+
+
 def nielsen_layers() -> str:
     from microgradvg import layer_flow
     from microgradvg.data import load_embedded
@@ -107,6 +123,7 @@ VIEWS: dict[str, Callable[[], str]] = {
     "chain_folded": lambda: draw_chain(
         chain(*sigmoid_chain([100.0] * 30, [-100.0] + [-50.0] * 29)), k=5
     ).source,
+    "chain_path_rows": residual_paths,
     "layers": nielsen_layers,
 }
 

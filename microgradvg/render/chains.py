@@ -1,9 +1,10 @@
 """Pictures of a chain: the top k paths of ∂output/∂wrt highlighted, with each path's sign.
 
-Three views, chosen from the size and shape of what there is to draw: the whole graph
+Four views, chosen from the size and shape of what there is to draw: the whole graph
 with the paths highlighted (a small graph, short paths), only the nodes on the paths (a
-large graph, short paths), or path #1 as a line that wraps into rows and, when long,
-folds runs of factors into boxes that show their count and product (`lines`).
+large graph, short paths); for long paths, one path as a line that wraps into rows and
+folds runs of factors into boxes that show their count and product (`lines`), or k paths
+as rows, one per path, folded alike, with what they share with path #1 faded (`path_rows`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .lines import (
     row_width,
 )
 from .nodes import is_scalar
+from .path_rows import draw_path_rows
 
 MAX_PATH_NODES = 60  # the nodes on the k paths drawn as a graph of their own
 SHOWN_PATHS = 8  # caption lines, one per path
@@ -51,10 +53,15 @@ def draw_chain(
     - the graph has at most `max_nodes` nodes and the paths at most a dozen factors: the
       whole graph, the paths' edges thick (class "path"), everything else faded;
     - the graph is larger: only the nodes on the k paths (if there are at most 60);
-    - the paths are longer, or their nodes too many: path #1 alone as a line of nodes
-      that wraps into rows; past 30 nodes, runs of factors fold into boxes that show
-      how many factors they hold and their product, so the picture stays near 3:2 and
-      bounded for a path of any length.
+    - the paths are longer, or their nodes too many, and k = 1: the path as a line of
+      nodes that wraps into rows; past 30 nodes, runs of factors fold into boxes that
+      show how many factors they hold and their product, so the picture stays near 3:2
+      and bounded for a path of any length;
+    - the same with k > 1: one row per path (the top 8 at most), each labelled with its
+      rank, sign and product and folded into wrt, a few boxes and output; paths of one
+      length are cut at the same places, so box j covers the same factors in every row,
+      and in rows 2 … what path #1 also takes is faded ("same as #1"), so the run where
+      a path goes its own way stands out.
     """
     if k < 1:
         raise ValueError(f"draw_chain: k must be at least 1, got {k}")
@@ -63,16 +70,15 @@ def draw_chain(
     if not paths:
         raise ValueError("draw_chain: the chain has no path from wrt to the output")
     longest = max(len(path.values()) for path in paths)
-    # Decided before listing the graph, which may be huge: a path too long for one row is
-    # drawn alone as a line; several paths too wide for a row are drawn top to bottom.
+    # Decided before listing the graph, which may be huge: paths too long for one row are
+    # drawn as a line (one path) or as rows (several); several short paths too wide for a
+    # row are drawn top to bottom.
     wide = longest <= ROW_FACTORS and row_width(paths[0], tensor_factor) > MAX_ROW_WIDTH
     if wide and len(paths) > 1:
         rankdir = "TB"
     if longest > ROW_FACTORS or wide and len(paths) == 1:
         caption = _chain_caption(chain, paths, lambda node: _name(chain, node, None))
-        if len(paths) > 1:
-            caption.append(f"drawn: path #1 of these {len(paths)}, the largest")
-        return draw_line(paths[0], chain.output, caption, title, legend, tensor_factor)
+        return _draw_long(paths, chain.output, caption, title, legend, tensor_factor)
     order = topological_order(chain.output)
     ids = {id(node): index for index, node in enumerate(order)}
     caption = _chain_caption(chain, paths, lambda node: _name(chain, node, ids))
@@ -87,9 +93,7 @@ def draw_chain(
         ids[id(chain.wrt)],
     }
     if len(order) > max_nodes and len(path_nodes) > MAX_PATH_NODES:
-        if len(paths) > 1:
-            caption.append(f"drawn: path #1 of these {len(paths)}, the largest")
-        return draw_line(paths[0], chain.output, caption, title, legend, tensor_factor)
+        return _draw_long(paths, chain.output, caption, title, legend, tensor_factor)
     nodes, graph_edges = order, list(edges(order))
     if len(order) > max_nodes:
         caption.append(
@@ -120,6 +124,23 @@ def draw_chain(
         else {ids[id(f.child)] for f in paths[0].factors} | {ids[id(chain.wrt)]},
     )
     return graph
+
+
+def _draw_long(
+    paths: Sequence[Any],
+    output: Any,
+    caption: list[str],
+    title: str,
+    legend: bool,
+    tensor_factor: str,
+) -> graphviz.Digraph:
+    """Paths too long (or too many nodes) for a graph: one path as a wrapped line, several
+    as rows, one per path (at most SHOWN_PATHS)."""
+    if len(paths) == 1:
+        return draw_line(paths[0], output, caption, title, legend, tensor_factor)
+    if len(paths) > SHOWN_PATHS:
+        caption.append(f"drawn: the top {SHOWN_PATHS} of these {len(paths)}")
+    return draw_path_rows(paths[:SHOWN_PATHS], output, caption, title, legend, tensor_factor)
 
 
 def _edge_keys(factor: Any, ids: dict[int, int]) -> list[EdgeKey]:

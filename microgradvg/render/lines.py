@@ -1,4 +1,5 @@
 """One path drawn as a line of nodes that wraps into rows, folding long runs into boxes.
+Its boxes and sizes serve `path_rows` too, which draws several paths one row each.
 
 The line snakes (`rows.snake`): row 1 left to right, row 2 right to left, and so on, so
 each step is short; the columns and the gap between rows are chosen from the labels'
@@ -34,7 +35,7 @@ ENDS = 3  # nodes kept whole at each end of a folded path
 NODE_LINES = 0.875  # a node's 9-point lines take 10.5 points, not label_size's 12
 NODE_MARGIN = "0.08,0.04"  # inches, style.new_digraph's node margin
 MIN_NODE_WIDTH, PEN = 54.0, 4.0  # dot's minimum node width; the bold outline and 3-d edge
-EDGE_GAP = 30.0  # between two nodes of a row, besides the edge's label: nodesep and arrow
+EDGE_GAP = 36.0  # between two nodes of a row, besides the edge's label: nodesep and arrow
 RANK_GAP, RANK_GAPS = 32.0, (18.0, 58.0)  # between two rows (ranksep): usual, least, most
 CAPTION_LINE, CAPTION_SCALE, TITLE_CHARACTER = 15.0, 1.1, 7.0  # 10-pt caption, 13-pt title
 LEGEND_WIDTH, LEGEND_HEIGHT = 490.0, 80.0
@@ -48,10 +49,12 @@ def draw_line(
     legend: bool,
     tensor_factor: str,
 ) -> graphviz.Digraph:
-    """Path `path` (wrt … output) as a wrapped line, folded into boxes when long."""
+    """Path `path` (wrt … output) as a wrapped line, folded into boxes when long: how
+    `draw_chain` draws one long path (several are drawn as rows by `path_rows`)."""
     factors = list(path.factors)
     nodes = [factors[0].parent] + [factor.child for factor in factors] if factors else [output]
     values = factor_values(factors)
+    ops = [factor.op for factor in factors]
     runs = _runs(factors, len(nodes))
     folded = any(stop - start > 1 for start, stop in runs)
     lines = list(caption)
@@ -73,7 +76,7 @@ def draw_line(
             node = nodes[start]
             attributes = node_attributes(node, node is output, faded=False, on_path=True)
         else:
-            attributes = _box_attributes(nodes, factors, values, start, stop)
+            attributes = box_attributes(nodes, ops, values, start, stop)
         elements.append(attributes)
         names.append(f"e{position}")
         graph.node(names[-1], **attributes)
@@ -104,15 +107,20 @@ def _runs(factors: Sequence[Any], count: int) -> list[tuple[int, int]]:
     if count <= WRAP_NODES:
         return [(i, i + 1) for i in range(count)]
     head, tail = ENDS, count - ENDS
-    ops = [factor.op for factor in factors]
-    period = next(
-        (p for p in range(1, 7) if all(ops[i] == ops[i + p] for i in range(head, tail - 1 - p))),
-        1,
-    )
+    period = period_of([factor.op for factor in factors], head, tail - 1)
     boxes = FOLDED_ELEMENTS - 2 * ENDS
     size = math.ceil((tail - head) / boxes / period) * period
     middle = [(start, min(start + size, tail)) for start in range(head, tail, size)]
     return [(i, i + 1) for i in range(head)] + middle + [(i, i + 1) for i in range(tail, count)]
+
+
+def period_of(ops: Sequence[str], start: int = 0, stop: int | None = None) -> int:
+    """The period (1 … 6) with which the ops[start:stop] repeat, e.g. 2 for linear, sigmoid,
+    linear, sigmoid, …; 1 when they do not."""
+    stop = len(ops) if stop is None else stop
+    return next(
+        (p for p in range(1, 7) if all(ops[i] == ops[i + p] for i in range(start, stop - p))), 1
+    )
 
 
 def _layout(
@@ -153,8 +161,8 @@ def _estimate(
     from the labels themselves: a row is as wide as its elements and the labelled edges
     between them, the picture as wide as its widest row or its caption, and as tall as its
     rows and the caption with the legend."""
-    sizes = [_element_size(attributes) for attributes in elements]
-    gaps = [label_size(attributes.get("label", ""))[0] + EDGE_GAP for attributes in links]
+    sizes = [element_size(attributes) for attributes in elements]
+    gaps = [text_size(attributes.get("label", ""))[0] + EDGE_GAP for attributes in links]
     text_width = max((label_size(line)[0] for line in caption), default=0.0) * CAPTION_SCALE
     width = max(text_width, LEGEND_WIDTH if legend else 0.0, len(title) * TITLE_CHARACTER)
     height = (len(caption) + bool(title)) * CAPTION_LINE + (LEGEND_HEIGHT if legend else 0.0)
@@ -166,9 +174,17 @@ def _estimate(
     return width, height
 
 
-def _element_size(attributes: dict[str, str]) -> tuple[float, float]:
+def text_size(label: str) -> tuple[float, float]:
+    """`rows.label_size` of a Graphviz label as a node or edge holds it: an HTML label's
+    outer <…> are its quotes, not a tag."""
+    if label.startswith("<") and label.endswith(">"):
+        label = label[1:-1]
+    return label_size(label)
+
+
+def element_size(attributes: dict[str, str]) -> tuple[float, float]:
     """(width, height) in points of one node or box as dot draws it, margins included."""
-    width, height = label_size(attributes["label"])
+    width, height = text_size(attributes["label"])
     across, down = (float(x) * 72 for x in attributes.get("margin", NODE_MARGIN).split(","))
     return max(MIN_NODE_WIDTH, width + 2 * across + PEN), height * NODE_LINES + 2 * down + PEN
 
@@ -180,28 +196,28 @@ def _slot(factor: Any) -> int:
     return next(slot for slot, p in enumerate(factor.child.parents) if p is factor.parent)
 
 
-def _box_attributes(
-    nodes: Sequence[Any], factors: Sequence[Any], values: np.ndarray, start: int, stop: int
+def box_attributes(
+    nodes: Sequence[Any], ops: Sequence[str], values: np.ndarray, start: int, stop: int
 ) -> dict[str, str]:
-    """A box for nodes[start:stop] and the factors between them, coloured by the gradient
-    at its wrt end (where backward leaves the run)."""
-    inside = factors[start : stop - 1]  # factor i joins nodes i and i + 1
+    """A box for nodes[start:stop] and the factors between them (factor i, of op ops[i]
+    and value values[i], joins nodes i and i + 1): their count, ops, product and range,
+    coloured by the gradient at its wrt end (where backward leaves the run)."""
     first, last = nodes[start], nodes[stop - 1]
-    ops = Counter(factor.op for factor in inside)
-    kinds = ", ".join(f"{style.count(n)} {op}" for op, n in sorted(ops.items(), key=lambda x: -x[1]))
+    counts = Counter(ops[start : stop - 1])
+    kinds = ", ".join(f"{style.count(n)} {op}" for op, n in sorted(counts.items(), key=lambda x: -x[1]))
     inside_values = values[start : stop - 1]
     sign, log10 = log_product(inside_values)
     finite = np.abs(inside_values[np.isfinite(inside_values)])
     lines = [
-        f"{style.count(len(inside))} factors: {kinds}",
+        f"{factors_text(stop - start - 1)}: {kinds}",
         f"product {product_text(sign, log10)}",
     ]
     if finite.size:
         lines.append(
             f"each |·| {style.number(float(finite.min()), 3)} … {style.number(float(finite.max()), 3)}"
         )
-    lines.append(f"grad {style.number(gradient_magnitude(first.grad) or 0.0, 3)} at {_label(first)}")
-    title = f"<B>{style.escape(_label(first), 24)} … {style.escape(_label(last), 24)}</B>"
+    lines.append(f"grad {style.number(gradient_magnitude(first.grad) or 0.0, 3)} at {node_label(first)}")
+    title = f"<B>{style.escape(node_label(first), 24)} … {style.escape(node_label(last), 24)}</B>"
     look = style.look(gradient_magnitude(first.grad), gradient_sign(first.grad))
     return {
         "label": style.html_lines(title, *lines),
@@ -214,8 +230,14 @@ def _box_attributes(
     }
 
 
-def _label(node: Any) -> str:
+def node_label(node: Any) -> str:
+    """A node's name in a box: its label, else its op, else "leaf"."""
     return node.label or node.op or "leaf"
+
+
+def factors_text(count: int) -> str:
+    """'1 factor', '12 factors', '1,204 factors'."""
+    return f"{style.count(count)} factor{'' if count == 1 else 's'}"
 
 
 def _scalar(value: Any) -> float:
@@ -260,4 +282,7 @@ def product_text(sign: float, log10: float) -> str:
     return from_log10(sign, log10)
 
 
-__all__ = ["MAX_ROW_WIDTH", "ROW_FACTORS", "draw_line", "factor_values", "log_product", "product_text", "row_width"]
+__all__ = [
+    "MAX_ROW_WIDTH", "ROW_FACTORS", "box_attributes", "draw_line", "element_size", "factor_values",
+    "factors_text", "log_product", "node_label", "period_of", "product_text", "row_width",
+]
