@@ -83,6 +83,7 @@ class StandInFactor:
     op: str
     parent: Any
     child: Any
+    index: int
     value: Any
 
 
@@ -93,6 +94,14 @@ class StandInPath:
 
     def values(self) -> np.ndarray:
         return np.array([float(f.value) for f in self.factors])
+
+    @property
+    def edges(self) -> list:
+        return [(f.child, f.index) for f in self.factors]
+
+    @property
+    def nodes(self) -> list:
+        return [self.factors[0].parent] + [f.child for f in self.factors]
 
 
 @dataclass
@@ -118,7 +127,7 @@ class StandInChain:
                 return
             for index, parent in enumerate(node.parents):
                 if id(parent) in below:
-                    factor = StandInFactor(node.op, parent, node, node.factor(index))
+                    factor = StandInFactor(node.op, parent, node, index, node.factor(index))
                     walk(parent, [*above, factor])
 
         walk(self.output, [])

@@ -432,7 +432,7 @@ def _in_columns(
     note "from …". Adds the steps to `edges` but those jumps; returns the groups it drew."""
     width, box_height = _element_size([nodes[g] for g in spine], list(steps.values()))
     # Top to bottom, dot gives each edge label a rank of its own: a step is box, label and gaps.
-    label_height = max(rows.label_size(edge["label"][1:-1])[1] for edge in steps.values())
+    label_height = max(rows.text_size(edge["label"])[1] for edge in steps.values())
     height = box_height + label_height + 25.0
     sides: dict[int, list[int]] = {}
     for source, target in edges:
@@ -533,8 +533,8 @@ def _link_attributes(link: Link, groups: Sums, source: int, target: int, scalar:
 
 def _element_size(nodes: list[dict[str, str]], edges: list[dict[str, str]]) -> tuple[float, float]:
     """The place one group and its edge take in a snake, in points (wide: beside, tall: above)."""
-    boxes = [rows.label_size(node["label"][1:-1]) for node in nodes]
-    labels = [rows.label_size(edge["label"][1:-1]) for edge in edges]
+    boxes = [rows.text_size(node["label"]) for node in nodes]
+    labels = [rows.text_size(edge["label"]) for edge in edges]
     width = max(w for w, _ in boxes) + max((w for w, _ in labels), default=0.0) + 40.0
     return width, max(h for _, h in boxes) + 40.0
 

@@ -23,7 +23,7 @@ from ..formatting import from_log10
 from . import style
 from .graphs import edge_attributes
 from .nodes import gradient_magnitude, gradient_sign, is_scalar, node_attributes
-from .rows import ASPECT, label_size, snake
+from .rows import ASPECT, label_size, snake, text_size
 
 ROW_FACTORS = 12  # a path up to this long is drawn on one row, inside its graph,
 MAX_ROW_WIDTH = 1450.0  # if its row is estimated at most this wide, in points (~1,930 px)
@@ -51,11 +51,12 @@ def draw_line(
 ) -> graphviz.Digraph:
     """Path `path` (wrt … output) as a wrapped line, folded into boxes when long: how
     `draw_chain` draws one long path (several are drawn as rows by `path_rows`)."""
-    factors = list(path.factors)
-    nodes = [factors[0].parent] + [factor.child for factor in factors] if factors else [output]
-    values = factor_values(factors)
-    ops = [factor.op for factor in factors]
-    runs = _runs(factors, len(nodes))
+    # Read off the path's edges: a path a million factors long builds no Factor objects.
+    edges = list(path.edges)
+    nodes = path.nodes if edges else [output]
+    values = path.values()
+    ops = [child.op for child, _ in edges]
+    runs = _runs(ops, len(nodes))
     folded = any(stop - start > 1 for start, stop in runs)
     lines = list(caption)
     how = (
@@ -81,8 +82,8 @@ def draw_line(
         names.append(f"e{position}")
         graph.node(names[-1], **attributes)
     links = [
-        edge_attributes(factors[start - 1].child, _slot(factors[start - 1]), tensor_factor, [1])
-        for start, _ in runs[1:]  # the edge from the last node of the run before
+        edge_attributes(child, slot, tensor_factor, [1])
+        for child, slot in (edges[start - 1] for start, _ in runs[1:])  # into each run
     ]
     columns, rank_gap = _layout(elements, links, lines, title, legend)
     graph.attr(nodesep="0.35", ranksep=f"{rank_gap:g}")
@@ -92,22 +93,21 @@ def draw_line(
 
 def row_width(path: Any, tensor_factor: str) -> float:
     """About how wide, in points, `path` is drawn on one row: its nodes' and edges' labels."""
-    factors = list(path.factors)
-    if not factors:
+    edges = list(path.edges)
+    if not edges:
         return 0.0
-    nodes = [factors[0].parent] + [factor.child for factor in factors]
-    labels = [node_attributes(node, False, False)["label"] for node in nodes]
-    labels += [edge_attributes(f.child, _slot(f), tensor_factor, [1])["label"] for f in factors]
-    return sum(label_size(label)[0] + 20.0 for label in labels)
+    labels = [node_attributes(node, False, False)["label"] for node in path.nodes]
+    labels += [edge_attributes(child, slot, tensor_factor, [1])["label"] for child, slot in edges]
+    return sum(text_size(label)[0] + 20.0 for label in labels)
 
 
-def _runs(factors: Sequence[Any], count: int) -> list[tuple[int, int]]:
+def _runs(ops: Sequence[str], count: int) -> list[tuple[int, int]]:
     """The elements drawn, as [start, stop) ranges of node positions: one node each while
     the path is short, else ENDS nodes at each end and runs of whole periods between."""
     if count <= WRAP_NODES:
         return [(i, i + 1) for i in range(count)]
     head, tail = ENDS, count - ENDS
-    period = period_of([factor.op for factor in factors], head, tail - 1)
+    period = period_of(ops, head, tail - 1)
     boxes = FOLDED_ELEMENTS - 2 * ENDS
     size = math.ceil((tail - head) / boxes / period) * period
     middle = [(start, min(start + size, tail)) for start in range(head, tail, size)]
@@ -174,26 +174,11 @@ def _estimate(
     return width, height
 
 
-def text_size(label: str) -> tuple[float, float]:
-    """`rows.label_size` of a Graphviz label as a node or edge holds it: an HTML label's
-    outer <…> are its quotes, not a tag."""
-    if label.startswith("<") and label.endswith(">"):
-        label = label[1:-1]
-    return label_size(label)
-
-
 def element_size(attributes: dict[str, str]) -> tuple[float, float]:
     """(width, height) in points of one node or box as dot draws it, margins included."""
     width, height = text_size(attributes["label"])
     across, down = (float(x) * 72 for x in attributes.get("margin", NODE_MARGIN).split(","))
     return max(MIN_NODE_WIDTH, width + 2 * across + PEN), height * NODE_LINES + 2 * down + PEN
-
-
-def _slot(factor: Any) -> int:
-    index = getattr(factor, "index", None)
-    if isinstance(index, int):
-        return index
-    return next(slot for slot, p in enumerate(factor.child.parents) if p is factor.parent)
 
 
 def box_attributes(
@@ -240,19 +225,6 @@ def factors_text(count: int) -> str:
     return f"{style.count(count)} factor{'' if count == 1 else 's'}"
 
 
-def _scalar(value: Any) -> float:
-    """A factor as one number: a float itself, a TensorFactor by its gain (nan if unknown)."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    gain = getattr(value, "gain", None)
-    return math.nan if gain is None else float(gain)
-
-
-def factor_values(factors: Sequence[Any]) -> np.ndarray:
-    """The factors of a path as floats: a Value's factor itself, a TensorFactor by its gain."""
-    return np.fromiter((_scalar(factor.value) for factor in factors), float, len(factors))
-
-
 def log_product(values: np.ndarray) -> tuple[float, float]:
     """(sign, log₁₀|Π values|) of a product that may overflow or underflow a float.
 
@@ -283,6 +255,6 @@ def product_text(sign: float, log10: float) -> str:
 
 
 __all__ = [
-    "MAX_ROW_WIDTH", "ROW_FACTORS", "box_attributes", "draw_line", "element_size", "factor_values",
+    "MAX_ROW_WIDTH", "ROW_FACTORS", "box_attributes", "draw_line", "element_size",
     "factors_text", "log_product", "node_label", "period_of", "product_text", "row_width",
 ]

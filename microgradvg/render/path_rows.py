@@ -26,9 +26,9 @@ from .lines import (
     node_label,
     period_of,
     product_text,
-    text_size,
 )
 from .nodes import is_scalar, node_attributes
+from .rows import text_size
 
 BOXES = (6, 3)  # boxes in a row: as many as fit, at least the second
 MAX_WIDTH = 1400.0  # points the rows may take (1,870 px; the budget is about 2,000)

@@ -26,6 +26,14 @@ def label_size(label: str) -> tuple[float, float]:
     return max(len(html.unescape(line)) for line in lines) * CHARACTER_WIDTH, len(lines) * LINE_HEIGHT
 
 
+def text_size(label: str) -> tuple[float, float]:
+    """`label_size` of a Graphviz label as a node or edge holds it: an HTML label's outer
+    <…> are its quotes, not a tag."""
+    if label.startswith("<") and label.endswith(">"):
+        label = label[1:-1]
+    return label_size(label)
+
+
 def columns(elements: int, width: float, height: float, caption: float, across: bool = True) -> int:
     """How many elements go on a row (or, `across` False, in a column) so that the picture
     comes out near ASPECT : 1 and within LIMIT points each way if it can, for elements that
@@ -72,4 +80,4 @@ def snake(
             graph.edge(names[position - 1], names[position], **attributes)
 
 
-__all__ = ["ASPECT", "columns", "label_size", "snake"]
+__all__ = ["ASPECT", "columns", "label_size", "snake", "text_size"]
