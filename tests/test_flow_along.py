@@ -105,3 +105,17 @@ def test_picture_thins_long_sequences_and_keeps_the_ends(tmp_path) -> None:
 def test_draw_flow_names_itself_for_a_wrong_argument() -> None:
     with pytest.raises(TypeError, match="draw_flow: flow must be what flow_along returns, got int"):
         draw_flow(3)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+@pytest.mark.parametrize("steps", [4, 16])
+def test_a_long_flow_snakes_into_rows_within_the_picture_budget(tmp_path, steps: int) -> None:
+    import xml.etree.ElementTree as ET
+
+    rnn = RNN(2, 3, seed=2)
+    _, h = rnn(np.ones((steps, 1, 2)))
+    path = save_svg(draw_flow(flow_along(h.sum(), rnn.states)), tmp_path / "flow.svg")
+    root = ET.parse(path).getroot()
+    width, height = (float(root.get(side, "0").removesuffix("pt")) * 96 / 72 for side in ("width", "height"))
+    assert width <= 2000 and height <= 2000, (width, height)
+    assert 0.8 <= width / height <= 3.5, (width, height)  # 16 boxes in a row were 3,604 × 239 px

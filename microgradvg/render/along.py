@@ -1,4 +1,5 @@
-"""The flow along a sequence of nodes as a picture: one box per node, left to right.
+"""The flow along a sequence of nodes as a picture: one box per node, left to right, in
+rows that snake when they would not fit one (`rows`).
 
 In the style of `draw_layers`: each node shows ‖∂L/∂node‖ with a bar (log scale over the
 nodes drawn) and is coloured on the fixed gradient scale; each edge carries the gain ◀
@@ -14,9 +15,10 @@ from typing import Any
 
 import graphviz
 
-from . import style
+from . import rows, style
 
 BAR_WIDTH = 90  # points, for the largest gradient drawn
+CAPTION_HEIGHT = 120.0  # points: the title, caption and legend above the boxes
 
 
 def draw_flow(flow: Any, *, title: str = "", max_nodes: int = 16, legend: bool = True) -> graphviz.Digraph:
@@ -45,40 +47,61 @@ def draw_flow(flow: Any, *, title: str = "", max_nodes: int = 16, legend: bool =
             f" over {n - 1} step{'' if n == 2 else 's'} back"
         )
     caption.append("◀ gain: the gradient's scaling going back one step; J: through the factor between the two alone")
-    graph = style.new_digraph(title, caption, "‖∂L/∂node‖" if legend else None)
+    nodes = [_node(flow.names[i], flow.shapes[i], norm, low, high) for i, norm in zip(shown, norms)]
+    nodes.append({
+        "label": style.html_lines("<B>loss L</B>", f"L = {style.number(float(flow.loss))}"),
+        "shape": "box",
+        "style": "rounded,filled",
+        "color": style.INK,
+        "fillcolor": "#f4f4f4",
+    })
+    steps = [_step(flow, a, b) for a, b in pairwise(shown)]
+    steps.append({"color": style.INK, "penwidth": "1.0"})
+    # Past a row that fits, the boxes snake in rows (top to bottom), near 3:2.
+    width = max(rows.text_size(node["label"])[0] for node in nodes) + 30.0
+    width += max(rows.text_size(step.get("label", ""))[0] for step in steps) + 30.0
+    height = max(rows.text_size(node["label"])[1] for node in nodes) + 45.0
+    per_row = rows.columns(len(nodes), width, height, CAPTION_HEIGHT)
+    rankdir = "LR" if per_row >= len(nodes) else "TB"
+    graph = style.new_digraph(title, caption, "‖∂L/∂node‖" if legend else None, rankdir)
     graph.attr(nodesep="0.3", ranksep="0.3")
-    for i, norm in zip(shown, norms):
-        look = style.look(norm)
-        graph.node(
-            f"n{i}",
-            label=_label(flow.names[i], flow.shapes[i], norm, low, high, look.colour),
-            shape="box",
-            style="rounded,filled",
-            color=look.colour,
-            fillcolor=style.tint(look.colour, 0.88),
-            penwidth=str(look.pen),
-        )
-    for a, b in pairwise(shown):
-        look = style.look(float(flow.norms[b]))
-        if b == a + 1:
-            lines = [f"◀ ×{style.number(float(flow.gains[a]), 3)}", f"J ×{style.number(float(flow.jacobian_gains[a]), 3)}"]
-            dashed = {}
-        else:
-            combined = float(flow.norms[a]) / float(flow.norms[b]) if flow.norms[b] > 0 else math.nan
-            lines = [f"⋯ {b - a} steps", f"◀ ×{style.number(combined, 3)}"]
-            dashed = {"style": "dashed"}
-        label = "<" + "<BR/>".join(style.escape(line) for line in lines) + ">"
-        graph.edge(f"n{a}", f"n{b}", label=label, color=look.colour, penwidth=str(look.pen), **dashed)
-    graph.node(
-        "loss",
-        label=style.html_lines("<B>loss L</B>", f"L = {style.number(float(flow.loss))}"),
-        shape="box",
-        style="rounded,filled",
-        color=style.INK,
-        fillcolor="#f4f4f4",
-    )
-    graph.edge(f"n{shown[-1]}", "loss", color=style.INK, penwidth="1.0")
+    names = [f"n{i}" for i in shown] + ["loss"]
+    for name, attributes in zip(names, nodes):
+        graph.node(name, **attributes)
+    if rankdir == "LR":
+        for (tail, head), attributes in zip(pairwise(names), steps):
+            graph.edge(tail, head, **attributes)
+    else:
+        rows.snake(graph, names, per_row, lambda position: steps[position - 1])
     return graph
+
+
+def _node(name: str, shape: tuple, norm: float, low: float, high: float) -> dict[str, str]:
+    """One node of the flow: its name, shape and ‖∂L/∂node‖ with a bar, coloured on the scale."""
+    look = style.look(norm)
+    return {
+        "label": _label(name, shape, norm, low, high, look.colour),
+        "shape": "box",
+        "style": "rounded,filled",
+        "color": look.colour,
+        "fillcolor": style.tint(look.colour, 0.88),
+        "penwidth": str(look.pen),
+    }
+
+
+def _step(flow: Any, a: int, b: int) -> dict[str, str]:
+    """The edge from node a to node b: the gain back and the factor's, or across skipped
+    nodes (dashed) their count and combined gain."""
+    look = style.look(float(flow.norms[b]))
+    attributes = {"color": look.colour, "penwidth": str(look.pen)}
+    if b == a + 1:
+        lines = [f"◀ ×{style.number(float(flow.gains[a]), 3)}", f"J ×{style.number(float(flow.jacobian_gains[a]), 3)}"]
+    else:
+        combined = float(flow.norms[a]) / float(flow.norms[b]) if flow.norms[b] > 0 else math.nan
+        lines = [f"⋯ {b - a} steps", f"◀ ×{style.number(combined, 3)}"]
+        attributes["style"] = "dashed"
+    attributes["label"] = "<" + "<BR/>".join(style.escape(line) for line in lines) + ">"
+    return attributes
 
 
 def _evenly_spaced(n: int, most: int) -> list[int]:

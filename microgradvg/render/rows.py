@@ -21,8 +21,9 @@ TAG = re.compile(r"<[^>]*>")
 
 
 def label_size(label: str) -> tuple[float, float]:
-    """About how wide and tall (points) dot draws an HTML label: its longest line, its lines."""
-    lines = TAG.sub("", label.replace("<BR/>", "\n")).split("\n")
+    """About how wide and tall (points) dot draws an HTML label: its longest line, its lines
+    (a line break, or a table's row)."""
+    lines = TAG.sub("", label.replace("<BR/>", "\n").replace("</TR>", "\n")).strip("\n").split("\n")
     return max(len(html.unescape(line)) for line in lines) * CHARACTER_WIDTH, len(lines) * LINE_HEIGHT
 
 
