@@ -108,6 +108,17 @@ def nielsen_layers() -> str:
     return draw_layers(layer_flow(MLP([784, 30, 30, 30, 10], seed=0), images, labels)).source
 
 
+def flow_in_rows() -> str:
+    import numpy as np
+
+    from microgradvg import draw_flow, flow_along
+    from microgradvg.nn import RNN
+
+    rnn = RNN(2, 3, seed=2)
+    _, h = rnn(np.ones((40, 1, 2)))
+    return draw_flow(flow_along(h.sum(), rnn.states), title="forty steps").source
+
+
 VIEWS: dict[str, Callable[[], str]] = {
     "graph_full": opposite_signs,
     "graph_by_layer": lambda: draw_graph(mlp_over_four_points()).source,
@@ -125,6 +136,7 @@ VIEWS: dict[str, Callable[[], str]] = {
     ).source,
     "chain_path_rows": residual_paths,
     "layers": nielsen_layers,
+    "flow_in_rows": flow_in_rows,
 }
 
 
