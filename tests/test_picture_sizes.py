@@ -133,6 +133,13 @@ def test_k_long_paths_drawn_as_rows_fit(tmp_path: Path, graph: str, k: int) -> N
     check_budget(save_svg(picture, tmp_path / "rows.svg"))
 
 
+def test_a_hundred_roots_are_grouped_not_drawn_one_by_one(tmp_path: Path) -> None:
+    outputs = [Value(float(i), f"x{i}") * 2 for i in range(100)]  # each root alone: 7,726 px tall
+    for output in outputs:
+        output.backward()
+    check_budget(save_svg(draw_graph(outputs), tmp_path / "graph.svg"))
+
+
 def _leaves(root: Value) -> list[Value]:
     from microgradvg import topological_order
 

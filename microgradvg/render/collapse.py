@@ -39,6 +39,7 @@ DRAWABLE_NODES = 150  # the most nodes a caption suggests drawing one by one
 DEPTH_BANDS = (12, 6, 3, 1)  # how many bands of depth to try, finest first
 MAX_ROW_RANKS = 9  # a grouped view with more ranks than this is laid out top to bottom
 KINDS = {"w": "weights", "b": "biases"}
+ALONE_ROOTS = 10  # at most this many roots are drawn each on its own
 NOTE = {"shape": "plaintext", "fontsize": "9", "fontcolor": style.INK}  # "to …", "from …"
 CAPTION_HEIGHT = 130.0  # points: a grouped view's caption and legend, for the snake's rows
 
@@ -180,6 +181,9 @@ def collapsed_graph(
     check_grouping(group_by)
     flat = Flat(order)
     root_ids = {flat.position[root] for root in roots}
+    # A few roots (a loss, some outputs) are each a group of their own; many are grouped
+    # like any other node, or a hundred outputs would be a hundred boxes.
+    alone = root_ids if len(root_ids) <= ALONE_ROOTS else set()
     if group_by == "auto":
         labelled = any(PARAMETER_LABEL.match(node.label) for node in order if not node.parents)
         candidates = ["neuron", "layer", "depth"] if labelled else ["depth"]
@@ -193,9 +197,9 @@ def collapsed_graph(
         for bands in DEPTH_BANDS if mode == "depth" else DEPTH_BANDS[:1]:
             if mode == "depth":
                 depths = flat.depths() if depths is None else depths
-                grouping = _depth_groups(flat, depths, root_ids, bands)
+                grouping = _depth_groups(flat, depths, alone, bands)
             else:
-                grouping = _label_groups(mode, flat, root_ids)
+                grouping = _label_groups(mode, flat, alone)
             codes, names = grouping
             pairs = np.unique(codes[flat.parent] * len(names) + codes[flat.child]).size
             size = (len(names), pairs)
