@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from graphs import nielsen_chain
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,23 +22,6 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's d
 NODE = re.compile(r"^\s*(e\d+|n\d+) \[label=")
 PX_PER_PT = 96 / 72  # how a browser shows an SVG's points
 
-
-def exploding(layers: int) -> tuple[Value, Value]:
-    """Nielsen's chain of sigmoid neurons, every w = 100 and every z = 0: (cost C, b¹)."""
-    a = Value(1.0, "x")
-    first = None
-    for layer in range(1, layers + 1):
-        w, b = Value(100.0, f"w{layer}"), Value(-100.0 if layer == 1 else -50.0, f"b{layer}")
-        first = first or b
-        z = Value.linear([w], [a], b)
-        z.label = f"z{layer}"
-        a = z.sigmoid()
-        a.label = f"a{layer}"
-    cost = 0.5 * (a - 0.0) ** 2
-    cost.label = "C"
-    cost.backward()
-    assert first is not None
-    return cost, first
 
 
 def svg_size(path: Path) -> tuple[float, float]:
@@ -53,7 +37,7 @@ def drawn_nodes(source: str) -> int:
 @needs_dot
 @pytest.mark.parametrize("layers", [30, 2000])
 def test_a_long_chain_folds_into_a_bounded_picture_near_3_to_2(tmp_path: Path, layers: int) -> None:
-    cost, b1 = exploding(layers)
+    cost, b1 = nielsen_chain(layers)
     picture = draw_chain(chain(cost, b1), k=5)
     assert drawn_nodes(picture.source) <= FOLDED_ELEMENTS
     assert len(picture.source) < 30_000
@@ -63,7 +47,7 @@ def test_a_long_chain_folds_into_a_bounded_picture_near_3_to_2(tmp_path: Path, l
 
 
 def test_each_folded_box_shows_the_product_of_the_factors_it_holds() -> None:
-    cost, b1 = exploding(30)
+    cost, b1 = nielsen_chain(30)
     source = draw_chain(chain(cost, b1), k=1).source
     # 4,000 layers of σ'(0) = 1/4 and w = 100 fold by whole layers: each box of two layers
     # holds σ' · w · σ' = 6.25 (w joins its layers: it is the edge between two boxes).
@@ -73,7 +57,7 @@ def test_each_folded_box_shows_the_product_of_the_factors_it_holds() -> None:
 
 
 def test_the_caption_is_cut_and_the_product_survives_overflow() -> None:
-    cost, b1 = exploding(2000)
+    cost, b1 = nielsen_chain(2000)
     source = draw_chain(chain(cost, b1), k=1).source
     # (1/4)^2000 · 100^1999 · ½ = 10^(1999·2 − 2000·log10 4 − log10 2): far past a float
     exponent = 1999 * 2 - 2000 * math.log10(4) - math.log10(2)
@@ -97,10 +81,10 @@ def test_a_200001_node_chain_writes_kilobytes() -> None:
 
 
 def test_a_short_chain_stays_on_one_row_and_a_medium_one_wraps() -> None:
-    cost, b1 = exploding(4)  # 11 factors: the whole graph, paths highlighted
+    cost, b1 = nielsen_chain(4)  # 11 factors: the whole graph, paths highlighted
     assert "class=path" in draw_chain(chain(cost, b1), k=1).source
     assert "rank=same" not in draw_chain(chain(cost, b1), k=1).source
-    cost, b1 = exploding(12)  # 27 factors, 28 nodes: one by one, in rows
+    cost, b1 = nielsen_chain(12)  # 27 factors, 28 nodes: one by one, in rows
     source = draw_chain(chain(cost, b1), k=1).source
     assert "wrapped into rows" in source and "rank=same" in source
     assert drawn_nodes(source) == 28 and "dir=back" in source

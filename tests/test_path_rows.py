@@ -7,6 +7,7 @@ import re
 from itertools import pairwise
 
 import pytest
+from graphs import residual_chain
 
 from microgradvg import Value, chain, topological_order
 from microgradvg.nn import MLP
@@ -15,22 +16,6 @@ from microgradvg.render.path_rows import row_runs
 
 ROW_LABEL = re.compile(r'^\s*r(\d+) \[label=<<B>#(\d+) (\w+)</B>(.*?)> .*fontcolor="(#[0-9a-f]+)"', re.MULTILINE)
 
-
-def residual(blocks: int = 10) -> tuple[Value, Value]:
-    """h ← h + tanh(w·h) `blocks` times from x, then y = h·h: (y, x) after backward. The
-    top paths skip every block (11 factors, twice: y = h·h has two edges from h) or go
-    through one or two blocks (13, 15)."""
-    x = Value(0.5, "x")
-    h = x
-    for block in range(1, blocks + 1):
-        f = (h * Value(0.9 - 0.17 * (block - 1), f"w{block}")).tanh()
-        f.label = f"f{block}"
-        h = h + f
-        h.label = f"h{block}"
-    y = h * h
-    y.label = "y"
-    y.backward()
-    return y, x
 
 
 def deep_mlp() -> tuple[Value, Value]:
@@ -104,7 +89,7 @@ def test_row_runs_cover_the_path_once_with_whole_periods(length: int, boxes: int
 
 
 def test_what_path_1_also_takes_is_faded_and_the_detour_stands_out() -> None:
-    y, x = residual()
+    y, x = residual_chain()
     source = draw_chain(chain(y, x), k=4).source
     rows = rows_of(source)
     assert not any("same as #1" in line or "class=faded" in line for line in rows[0])
@@ -121,7 +106,7 @@ def test_what_path_1_also_takes_is_faded_and_the_detour_stands_out() -> None:
 
 
 def test_more_than_eight_paths_draw_the_top_eight_rows() -> None:
-    y, x = residual()
+    y, x = residual_chain()
     source = draw_chain(chain(y, x), k=10).source
     assert len(ROW_LABEL.findall(source)) == 8
     assert "drawn: the top 8 of these 10" in source

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from graphs import tanh_chain
 
 from microgradvg import Value, chain
 from microgradvg.nn import MLP
@@ -22,15 +23,6 @@ SVG = "{http://www.w3.org/2000/svg}"
 BUDGET_PX = 2000 * 1.05  # "about" 2,000
 PX_PER_PT = 96 / 72
 
-
-def tanh_chain(nodes: int) -> tuple[Value, Value]:
-    """x → (·1.0001 → tanh) repeated: a chain of about `nodes` nodes, after backward."""
-    x = Value(0.5, "x")
-    y = x
-    for _ in range(max(1, (nodes - 1) // 2)):
-        y = (y * 1.0001).tanh()
-    y.backward()
-    return y, x
 
 
 def scalar_mlp(nin: int, sizes: list[int]) -> Value:

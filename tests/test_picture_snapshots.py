@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from graphs import residual_chain
 
 from microgradvg import Value, chain
 from microgradvg.nn import MLP
@@ -87,17 +88,7 @@ def three_paths() -> str:
 def residual_paths() -> str:
     """Ten residual blocks h ← h + tanh(w·h), then y = h·h: the top 4 paths have 11 to 13
     factors and differ in one block or in the last edge, drawn as rows (one per path)."""
-    x = Value(0.5, "x")
-    h = x
-    for block in range(1, 11):
-        f = (h * Value(0.9 - 0.17 * (block - 1), f"w{block}")).tanh()
-        f.label = f"f{block}"
-        h = h + f
-        h.label = f"h{block}"
-    y = h * h
-    y.label = "y"
-    y.backward()
-    return draw_chain(chain(y, x), k=4).source
+    return draw_chain(chain(*residual_chain(10)), k=4).source
 
 
 def nielsen_layers() -> str:

@@ -23,7 +23,7 @@ from ..formatting import from_log10
 from . import style
 from .graphs import edge_attributes
 from .nodes import gradient_magnitude, gradient_sign, is_scalar, node_attributes
-from .rows import ASPECT, label_size, snake, text_size
+from .rows import ASPECT, best_count, label_size, snake, text_size
 
 ROW_FACTORS = 12  # a path up to this long is drawn on one row, inside its graph,
 MAX_ROW_WIDTH = 1450.0  # if its row is estimated at most this wide, in points (~1,930 px)
@@ -138,11 +138,9 @@ def _layout(
     if len(elements) <= 6:
         return len(elements), round(RANK_GAP / 72, 2)
 
-    def misfit(columns: int) -> float:
-        width, height = _estimate(elements, links, caption, title, legend, columns)
-        return abs(math.log(width / height / ASPECT))
-
-    columns = min(range(2, len(elements) + 1), key=misfit)
+    columns = best_count(
+        len(elements), lambda count: _estimate(elements, links, caption, title, legend, count)
+    )
     width, height = _estimate(elements, links, caption, title, legend, columns)
     rows = math.ceil(len(elements) / columns)
     gap = RANK_GAP + (width / ASPECT - height) / rows

@@ -35,11 +35,24 @@ def text_size(label: str) -> tuple[float, float]:
     return label_size(label)
 
 
+def best_count(elements: int, size: Callable[[int], tuple[float, float]], least: int = 2) -> int:
+    """The count, least … elements (of elements a row, or a column), whose picture
+    `size(count)` (width, height in points) comes nearest ASPECT : 1, among those within
+    LIMIT points each way if any is."""
+    counts = range(least, elements + 1)
+
+    def misfit(count: int) -> float:
+        width, height = size(count)
+        return abs(math.log(width / height / ASPECT))
+
+    fitting = [count for count in counts if max(size(count)) <= LIMIT]
+    return min(fitting or counts, key=misfit)
+
+
 def columns(elements: int, width: float, height: float, caption: float, across: bool = True) -> int:
-    """How many elements go on a row (or, `across` False, in a column) so that the picture
-    comes out near ASPECT : 1 and within LIMIT points each way if it can, for elements that
-    each take `width` × `height` points (spacing and edge labels included) under a caption
-    (title, text and legend) `caption` points tall."""
+    """How many elements go on a row (or, `across` False, in a column) for a picture near
+    ASPECT : 1 (`best_count`), when each element takes `width` × `height` points (spacing and
+    edge labels included) under a caption (title, text and legend) `caption` points tall."""
     if elements <= 2:
         return max(elements, 1)
 
@@ -48,13 +61,7 @@ def columns(elements: int, width: float, height: float, caption: float, across: 
         wide, tall = (count, other) if across else (other, count)
         return wide * width, tall * height + caption
 
-    def misfit(count: int) -> float:
-        wide, tall = size(count)
-        return abs(math.log(wide / tall / ASPECT))
-
-    counts = range(2 if across else 1, elements + 1)
-    fitting = [count for count in counts if max(size(count)) <= LIMIT]
-    return min(fitting or counts, key=misfit)
+    return best_count(elements, size, 2 if across else 1)
 
 
 def snake(
@@ -81,4 +88,4 @@ def snake(
             graph.edge(names[position - 1], names[position], **attributes)
 
 
-__all__ = ["ASPECT", "columns", "label_size", "snake", "text_size"]
+__all__ = ["ASPECT", "best_count", "columns", "label_size", "snake", "text_size"]
