@@ -12,7 +12,9 @@ from typing import Any
 
 import graphviz
 
-from . import style
+from . import rows, style
+
+CAPTION_HEIGHT = 60.0  # points: the title and two caption lines above the boxes
 
 VERDICT_COLOURS = {
     "vanishing": "#4d84c2",
@@ -28,7 +30,8 @@ def draw_diagnosis(diagnosis: Any, *, title: str = "", rankdir: str = "LR") -> g
 
     One node for the input, one per layer and one for the cost C; a layer's node lists
     ‖∂C/∂bˡ‖, η‖∂C/∂Wˡ‖/‖Wˡ‖, the saturation, κˡ and the best line-search drop, and ends
-    with its verdict and the measurement that decided it.
+    with its verdict and the measurement that decided it. A network too deep for one row
+    (`rankdir` "LR") or column ("TB") within about 2,000 px snakes in rows (or columns) near 3:2.
     """
     layers = list(diagnosis.layers)
     if not layers:
@@ -41,33 +44,33 @@ def draw_diagnosis(diagnosis: Any, *, title: str = "", rankdir: str = "LR") -> g
         ),
         "update = η‖∂C/∂Wˡ‖/‖Wˡ‖ (guide ≈ 1e-3) · best ΔC: moving layer l alone along −g",
     ]
-    graph = style.new_digraph(title, caption, None, rankdir)
-    graph.attr(nodesep="0.3", ranksep="0.35")
     sizes = getattr(diagnosis, "sizes", ())
-    graph.node(
-        "input",
-        label=style.html_lines(
-            "<B>input</B>", f"{style.count(sizes[0])} values" if sizes else ""
-        ),
-        shape="box", style="rounded,filled", color=style.UNKNOWN_COLOUR, fillcolor="#f4f4f4",
-    )
-    previous = "input"
+    nodes = [{
+        "label": style.html_lines("<B>input</B>", f"{style.count(sizes[0])} values" if sizes else ""),
+        "shape": "box", "style": "rounded,filled", "color": style.UNKNOWN_COLOUR, "fillcolor": "#f4f4f4",
+    }]
+    steps = []
     for d in layers:
-        name = f"layer{d.layer}"
         colour = VERDICT_COLOURS.get(d.verdict, style.INK)
-        graph.node(
-            name, label=_label(d, d is layers[-1], colour), shape="box", style="rounded,filled",
-            color=colour, fillcolor=style.tint(colour, 0.9), penwidth="2.2",
-        )
+        nodes.append({
+            "label": _label(d, d is layers[-1], colour), "shape": "box", "style": "rounded,filled",
+            "color": colour, "fillcolor": style.tint(colour, 0.9), "penwidth": "2.2",
+        })
         look = style.look(d.speed)
-        graph.edge(previous, name, color=look.colour, penwidth=str(look.pen))
-        previous = name
-    graph.node(
-        "cost",
-        label=style.html_lines("<B>cost C</B>", diagnosis.cost, f"C = {style.number(diagnosis.loss)}"),
-        shape="box", style="rounded,filled", color=style.INK, fillcolor="#f4f4f4",
-    )
-    graph.edge(previous, "cost", color=style.INK, penwidth="1.0")
+        steps.append({"color": look.colour, "penwidth": str(look.pen)})
+    nodes.append({
+        "label": style.html_lines("<B>cost C</B>", diagnosis.cost, f"C = {style.number(diagnosis.loss)}"),
+        "shape": "box", "style": "rounded,filled", "color": style.INK, "fillcolor": "#f4f4f4",
+    })
+    steps.append({"color": style.INK, "penwidth": "1.0"})
+    # A network too deep for one row (or column) snakes in rows near 3:2, within budget.
+    per = rows.per_line(nodes, steps, CAPTION_HEIGHT, across=rankdir not in ("TB", "BT"))
+    graph = style.new_digraph(title, caption, None, rows.rankdir_for(rankdir, per, len(nodes)))
+    graph.attr(nodesep="0.3", ranksep="0.35")
+    names = ["input", *(f"layer{d.layer}" for d in layers), "cost"]
+    for name, attributes in zip(names, nodes):
+        graph.node(name, **attributes)
+    rows.line_up(graph, names, per, lambda position: steps[position - 1])
     return graph
 
 

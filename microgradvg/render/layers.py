@@ -13,9 +13,10 @@ from typing import Any
 import graphviz
 
 from ..nn.activations import slope_symbol
-from . import style
+from . import rows, style
 
 BAR_WIDTH = 120  # points, for the fastest layer
+CAPTION_HEIGHT = 120.0  # points: the title, caption and legend above the boxes
 
 
 def draw_layers(
@@ -31,7 +32,9 @@ def draw_layers(
     One node for the input (`input_size`, else read from `flow.model.sizes`), one per
     layer, and one for the cost C; nodes are coloured by ‖∂C/∂bˡ‖ on the fixed gradient
     scale. The edge from layer l to l+1 carries ‖Wˡ⁺¹‖ and the gain (×) by which the
-    gradient is scaled on its way back from layer l+1 to layer l (◀).
+    gradient is scaled on its way back from layer l+1 to layer l (◀). A network too deep
+    for one row (`rankdir` "LR") or column ("TB") within about 2,000 px snakes in rows (or
+    columns) near 3:2.
     """
     layers = list(flow.layers)
     if not layers:
@@ -39,55 +42,56 @@ def draw_layers(
     fastest = max((abs(s.speed_bias) for s in layers if s.speed_bias is not None), default=0.0)
     activations = list(getattr(flow, "activations", ()) or ())
     caption = _caption(layers, slope_symbol(activations, prime="′"))
-    graph = style.new_digraph(title, caption, "‖∂C/∂bˡ‖" if legend else None, rankdir, (0,))
-    graph.attr(nodesep="0.3", ranksep="0.35")
     size = input_size if input_size is not None else _input_size(flow)
-    graph.node(
-        "input",
-        label=style.html_lines("<B>input</B>", f"{style.count(size)} values" if size else ""),
-        shape="box",
-        style="rounded,filled",
-        color=style.UNKNOWN_COLOUR,
-        fillcolor="#f4f4f4",
-    )
-    previous = "input"
+    nodes = [{
+        "label": style.html_lines("<B>input</B>", f"{style.count(size)} values" if size else ""),
+        "shape": "box",
+        "style": "rounded,filled",
+        "color": style.UNKNOWN_COLOUR,
+        "fillcolor": "#f4f4f4",
+    }]
+    steps = [{"color": style.UNKNOWN_COLOUR, "penwidth": "1.0"}]
     for position, stats in enumerate(layers):
-        name = f"layer{position + 1}"
         last = position == len(layers) - 1
         look = style.look(stats.speed_bias)
         activation = activations[position] if position < len(activations) else ""
         # Nielsen's cross-entropy cancels σ′(zᴸ): δᴸ = aᴸ − y.
         unused_slope = last and getattr(flow, "cost", None) == "cross_entropy"
-        graph.node(
-            name,
-            label=_layer_label(
+        nodes.append({
+            "label": _layer_label(
                 stats, position + 1, last, fastest, look.colour, activation, unused_slope
             ),
-            shape="box",
-            style="rounded,filled",
-            color=look.colour,
-            fillcolor=style.tint(look.colour, 0.88),
-            penwidth=str(look.pen),
-        )
-        if position == 0:
-            graph.edge(previous, name, color=style.UNKNOWN_COLOUR, penwidth="1.0")
-        else:
-            graph.edge(previous, name, **_edge_attributes(layers[position - 1], stats, position))
-        previous = name
+            "shape": "box",
+            "style": "rounded,filled",
+            "color": look.colour,
+            "fillcolor": style.tint(look.colour, 0.88),
+            "penwidth": str(look.pen),
+        })
+        if position > 0:
+            steps.append(_edge_attributes(layers[position - 1], stats, position))
     loss = getattr(flow, "loss", None)
     cost_name = getattr(flow, "cost", None)
     cost_lines = [str(cost_name)] if isinstance(cost_name, str) else []
     if isinstance(loss, (int, float)):
         cost_lines.append(f"C = {style.number(float(loss))}")
-    graph.node(
-        "cost",
-        label=style.html_lines("<B>cost C</B>", *cost_lines),
-        shape="box",
-        style="rounded,filled",
-        color=style.INK,
-        fillcolor="#f4f4f4",
+    nodes.append({
+        "label": style.html_lines("<B>cost C</B>", *cost_lines),
+        "shape": "box",
+        "style": "rounded,filled",
+        "color": style.INK,
+        "fillcolor": "#f4f4f4",
+    })
+    steps.append({"color": style.INK, "penwidth": "1.0"})
+    # A network too deep for one row (or column) snakes in rows near 3:2, within budget.
+    per = rows.per_line(nodes, steps, CAPTION_HEIGHT, across=rankdir not in ("TB", "BT"))
+    graph = style.new_digraph(
+        title, caption, "‖∂C/∂bˡ‖" if legend else None, rows.rankdir_for(rankdir, per, len(nodes)), (0,)
     )
-    graph.edge(previous, "cost", color=style.INK, penwidth="1.0")
+    graph.attr(nodesep="0.3", ranksep="0.35")
+    names = ["input", *(f"layer{position + 1}" for position in range(len(layers))), "cost"]
+    for name, attributes in zip(names, nodes):
+        graph.node(name, **attributes)
+    rows.line_up(graph, names, per, lambda position: steps[position - 1])
     return graph
 
 

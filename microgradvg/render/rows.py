@@ -17,6 +17,7 @@ ASPECT = 1.5  # width : height aimed at
 LIMIT = 1500.0  # points each way (2,000 px), where the elements allow it
 CHARACTER_WIDTH = 4.6  # points, of a 9- or 10-point character of the house font, about
 LINE_HEIGHT = 12.0  # points, of one line of a 9- or 10-point label
+GAP = 25.0  # points between two boxes of a line, besides the edge's label: ranksep and arrow
 TAG = re.compile(r"<[^>]*>")
 
 
@@ -72,7 +73,8 @@ def snake(
 ) -> None:
     """Put the nodes `names` (already in `graph`, which runs top to bottom) in rows of
     `per_row`, and join each to the next with the attributes `edge(position)` gives for the
-    step into names[position]."""
+    step into names[position]. In a graph that runs left to right the rows are columns,
+    the first read downwards."""
     for row in range(0, len(names), per_row):
         with graph.subgraph() as same:
             same.attr(rank="same")
@@ -88,4 +90,55 @@ def snake(
             graph.edge(names[position - 1], names[position], **attributes)
 
 
-__all__ = ["ASPECT", "best_count", "columns", "label_size", "snake", "text_size"]
+def per_line(
+    nodes: Sequence[dict[str, str]],
+    steps: Sequence[dict[str, str]],
+    caption: float,
+    across: bool = True,
+) -> int:
+    """How many of the boxes `nodes`, joined in order by the edges `steps` (Graphviz
+    attributes, labels measured), go on one line: all of them when the line fits within
+    LIMIT points (a row, or `across` False a column), else as many as `columns` puts on a
+    row (or in a column) of lines that snake near ASPECT : 1 under a caption `caption`
+    points tall."""
+    sizes = [text_size(node["label"]) for node in nodes]
+    gaps = [text_size(step.get("label", "")) for step in steps]
+    side = 0 if across else 1
+    line = sum(size[side] for size in sizes) + sum(gap[side] + GAP for gap in gaps)
+    if line <= LIMIT:
+        return len(nodes)
+    # Each box as wide and tall as the largest, with the widest edge label beside it.
+    width = max(size[0] for size in sizes) + max(gap[0] for gap in gaps) + 60.0
+    height = max(size[1] for size in sizes) + 45.0
+    return columns(len(nodes), width, height, caption, across)
+
+
+def line_up(
+    graph: graphviz.Digraph,
+    names: Sequence[str],
+    per: int,
+    edge: Callable[[int], dict[str, str]],
+) -> None:
+    """Join the nodes `names` in order with the attributes `edge(position)` gives for the
+    step into names[position]: one straight line along the graph's rankdir when `per`
+    takes them all, else lines of `per` that snake (`snake`; the graph then runs across
+    them: top to bottom for rows, left to right for columns)."""
+    if per >= len(names):
+        for position in range(1, len(names)):
+            graph.edge(names[position - 1], names[position], **edge(position))
+    else:
+        snake(graph, names, per, edge)
+
+
+def rankdir_for(rankdir: str, per: int, count: int) -> str:
+    """The graph's rankdir for `count` boxes `per` to a line asked for along `rankdir`: the
+    same when one line takes them all, else across the lines ("TB" for rows that snake,
+    "LR" for columns)."""
+    if per >= count:
+        return rankdir
+    return "LR" if rankdir in ("TB", "BT") else "TB"
+
+
+__all__ = [
+    "ASPECT", "best_count", "columns", "label_size", "line_up", "per_line", "rankdir_for", "snake", "text_size",
+]
