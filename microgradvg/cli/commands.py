@@ -37,7 +37,7 @@ from .options import (
     TRAINING_SVG,
     CommandError,
 )
-from .report import describe, say, speed_report, training_report
+from .report import describe, say, sizes_text, speed_report, training_report
 from .staging import staged_output
 
 DIGITS = 10  # the output layer has one neuron per digit
@@ -70,7 +70,7 @@ def run_vanishing(options: argparse.Namespace) -> int:
             "and their gains multiply.")
         say(chain)
 
-        network = f"{list(setup.sizes)}, {describe(setup)}, seed {options.seed}"
+        network = f"{sizes_text(setup.sizes)}, {describe(setup)}, seed {options.seed}"
         layers = draw_layers(speeds.flow, input_size=setup.sizes[0], title=network)
         save_svg(layers, output.path(LAYER_FLOW_SVG), timeout=DOT_TIMEOUT)
         title = f"∂Cₓ/∂b¹ for the first image as a chain of factors: {network}"
@@ -92,7 +92,7 @@ def run_vanishing(options: argparse.Namespace) -> int:
             say(training_report(history, options.epochs, options.lr))
             plot_speeds_during_training(
                 record["epochs"], history, output.path(TRAINING_SVG),
-                title=f"Speed of learning during training\n{list(setup.sizes)}: {describe(setup)},"
+                title=f"Speed of learning during training\n{sizes_text(setup.sizes)}: {describe(setup)},"
                 f"\nfull-batch gradient descent on {len(images)} images, η = {options.lr:g}",
             )
         written = output.commit()
@@ -146,10 +146,10 @@ def run_diagnose(options: argparse.Namespace) -> int:
                 Setup().sizes, activation=options.activation or "sigmoid",
                 output_activation=options.output_activation or "sigmoid", seed=options.seed,
             )
-            name = f"Nielsen's {list(model.sizes)} at initialisation (seed {options.seed})"
+            name = f"Nielsen's {sizes_text(model.sizes)} at initialisation (seed {options.seed})"
         else:
             model = load_weights(options.weights, options.activation, options.output_activation)
-            name = f"{options.weights} {list(model.sizes)}"
+            name = f"{options.weights} {sizes_text(model.sizes)}"
         check_network(model.sizes, images, "--weights" if options.weights else "the network")
         cost = options.cost
         if cost == "auto":

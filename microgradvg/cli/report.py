@@ -4,6 +4,7 @@ explains it, the training summary, and `say`, which survives a closed stdout (`|
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import sys
@@ -65,7 +66,7 @@ def speed_report(speeds: InitialSpeeds, source: str, count: int) -> str:
     lines = [
         textwrap.fill(f"Speed of learning at initialisation: ‖∂C/∂bˡ‖, C averaged over {count} "
                       f"images of {source}", WIDTH),
-        f"network {list(setup.sizes)}: {describe(setup)}",
+        f"network {sizes_text(setup.sizes)}: {describe(setup)}",
         "",
         *aligned_table(header, rows),
         "",
@@ -121,6 +122,33 @@ def training_report(history: np.ndarray, epochs: int, lr: float) -> str:
             for layer in range(history.shape[1])]
     title = f"Speed of learning during {epochs} epochs of full-batch gradient descent, η = {lr:g}:"
     return "\n".join([title, "", *aligned_table(header, rows)])
+
+
+SHORT_SIZES = 8  # layer sizes listed one by one; a deeper network's are written in runs
+
+
+def sizes_text(sizes: tuple[int, ...] | list[int]) -> str:
+    """Layer sizes as a learner would type them, short enough for a picture's title:
+    [784, 30, 30, 10]; past SHORT_SIZES layers in runs, [784] + [30]*30 + [10]; and when
+    even that is long, the ends around "… n more …"."""
+    sizes = [int(size) for size in sizes]
+    if len(sizes) <= SHORT_SIZES:
+        return str(sizes)
+    parts: list[str] = []
+    singles: list[int] = []
+    for size, run in itertools.groupby(sizes):
+        n = len(list(run))
+        if n >= 3:
+            parts += [str(singles)] if singles else []
+            parts.append(f"[{size}]*{n}")
+            singles = []
+        else:
+            singles += [size] * n
+    parts += [str(singles)] if singles else []
+    text = " + ".join(parts)
+    if len(text) <= 60:
+        return text
+    return f"[{sizes[0]}, {sizes[1]}, … {len(sizes) - 4} more …, {sizes[-2]}, {sizes[-1]}]"
 
 
 def describe(setup: Setup) -> str:

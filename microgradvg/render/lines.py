@@ -162,8 +162,10 @@ def _estimate(
     sizes = [element_size(attributes) for attributes in elements]
     gaps = [text_size(attributes.get("label", ""))[0] + EDGE_GAP for attributes in links]
     text_width = max((label_size(line)[0] for line in caption), default=0.0) * CAPTION_SCALE
-    width = max(text_width, LEGEND_WIDTH if legend else 0.0, len(title) * TITLE_CHARACTER)
-    height = (len(caption) + bool(title)) * CAPTION_LINE + (LEGEND_HEIGHT if legend else 0.0)
+    heading = style.title_lines(title)
+    title_width = max((len(line) for line in heading), default=0) * TITLE_CHARACTER
+    width = max(text_width, LEGEND_WIDTH if legend else 0.0, title_width)
+    height = (len(caption) + len(heading)) * CAPTION_LINE + (LEGEND_HEIGHT if legend else 0.0)
     for first in range(0, len(elements), columns):
         row = range(first, min(first + columns, len(elements)))
         inside = sum(gaps[position - 1] for position in row if position > first)

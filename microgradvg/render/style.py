@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import textwrap
 from collections.abc import Sequence
 
 import graphviz
@@ -47,6 +48,7 @@ FADED_COLOUR = "#e2e2e2"
 FADED_TEXT = "#b4b4b4"
 INK = "#222222"
 MIN_PEN, MAX_PEN = 0.6, 3.6
+TITLE_WIDTH = 100  # characters of a title's line (13-point bold, ~1,000 px); a longer one wraps
 
 
 class Look:
@@ -129,6 +131,14 @@ def html_lines(title: str, *lines: str, size: int = 10) -> str:
     return f"<{title}{body}>"
 
 
+def title_lines(title: str) -> list[str]:
+    """`title` as `new_digraph` writes it: lines of at most TITLE_WIDTH characters, broken
+    at spaces where it can, after the first MAX_TEXT characters (so at most 10 lines)."""
+    if len(title) > MAX_TEXT:
+        title = title[: MAX_TEXT - 1] + "…"
+    return textwrap.wrap(title, TITLE_WIDTH, break_on_hyphens=False)
+
+
 def new_digraph(
     title: str = "",
     caption: Sequence[str] = (),
@@ -143,7 +153,9 @@ def new_digraph(
     "gradient") sits in the graph's label at the top left, so it never disturbs the layout
     of the nodes. A caption line that is `Markup` is written as it is, others are escaped.
     """
-    rows = [f'<TR><TD ALIGN="LEFT"><B>{escape(title)}</B></TD></TR>'] if title else []
+    # A long title (a deep network's sizes, say) wraps rather than widen the picture.
+    heading = "<BR/>".join(escape(line) for line in title_lines(title))
+    rows = [f'<TR><TD ALIGN="LEFT" BALIGN="LEFT"><B>{heading}</B></TD></TR>'] if title else []
     rows += [
         f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="10">{markup(line)}</FONT></TD></TR>'
         for line in caption
@@ -202,5 +214,5 @@ __all__ = [
     "LOWEST_DECADE", "MAX_PEN", "MIN_PEN", "NEGATIVE_COLOURS", "POSITIVE_COLOURS",
     "UNKNOWN_COLOUR", "ZERO_COLOUR", "Look", "Markup", "count", "decade", "escape",
     "gradient_colour", "html_lines", "legend_table", "look", "markup", "new_digraph", "number",
-    "signed_look", "superscript", "tint",
+    "signed_look", "superscript", "tint", "title_lines",
 ]
