@@ -20,6 +20,9 @@ POSITIVE = style.POSITIVE_COLOURS[7]
 NEGATIVE = style.NEGATIVE_COLOURS[7]
 REST = "#9a9a9a"
 MAX_BARS = 400  # weights drawn as bars; more are drawn as a filled curve
+# Points of a curve: more than the figure has pixels across only make the SVG larger (100,000
+# weights made 20 MB, past what librsvg reads), so a longer curve is drawn by its envelope.
+MAX_POINTS = 2000
 
 
 def plot_spread(chain_or_spread: Any, k: int = 30) -> Any:
@@ -120,8 +123,9 @@ def plot_weight_share(gradients: Any, top: float = 0.1, title: str = "") -> Any:
     if n <= MAX_BARS:
         bars.bar(x, g, color=np.where(g > 0, POSITIVE, NEGATIVE), width=0.85)
     else:
-        bars.fill_between(x, np.where(g > 0, g, 0.0), step="mid", color=POSITIVE, linewidth=0)
-        bars.fill_between(x, np.where(g < 0, g, 0.0), step="mid", color=NEGATIVE, linewidth=0)
+        centres, upper, lower = _envelope(g)
+        bars.fill_between(centres, upper, step="mid", color=POSITIVE, linewidth=0)
+        bars.fill_between(centres, lower, step="mid", color=NEGATIVE, linewidth=0)
     bars.axvspan(0.5, share.top_count + 0.5, color="#ececec", zorder=0,
                  label=f"top {share.top:.0%} ({share.top_count:,} weights): "
                        f"{share.top_share:.0%} of Σ|g|")
@@ -133,7 +137,8 @@ def plot_weight_share(gradients: Any, top: float = 0.1, title: str = "") -> Any:
     bars.set_title(heading, fontsize=10)
     magnitudes = np.abs(g)
     cumulative = np.cumsum(magnitudes) / magnitudes.sum() if share.magnitude else np.zeros(n)
-    curve.plot(np.concatenate([[0.0], x / n]), np.concatenate([[0.0], cumulative]),
+    kept = np.unique(np.linspace(0, n, min(n, MAX_POINTS) + 1).round().astype(int))  # ends kept
+    curve.plot(np.concatenate([[0.0], x / n])[kept], np.concatenate([[0.0], cumulative])[kept],
                color=style.INK, linewidth=1.4, label="these weights")
     curve.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1.0,
                label="every |g| equal")
@@ -143,6 +148,15 @@ def plot_weight_share(gradients: Any, top: float = 0.1, title: str = "") -> Any:
                     fontsize=10)
     curve.legend(loc="lower right", fontsize="small")
     return figure
+
+
+def _envelope(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(centres, upper, lower) of the gradients `g` in at most MAX_POINTS runs of equal
+    length: each run's position, its largest g > 0 and its most negative g < 0 (0 if none)."""
+    size = math.ceil(g.size / MAX_POINTS)
+    padded = np.concatenate([g, np.zeros(-g.size % size)]).reshape(-1, size)  # (runs, size)
+    centres = np.arange(padded.shape[0]) * size + (size + 1) / 2
+    return centres, np.maximum(padded, 0.0).max(axis=1), np.minimum(padded, 0.0).min(axis=1)
 
 
 def _contributions(owner: Any, paths: list, measured: Spread) -> tuple[float, list[float], float, float]:
