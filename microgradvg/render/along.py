@@ -26,7 +26,8 @@ def draw_flow(flow: Any, *, title: str = "", max_nodes: int = 16, legend: bool =
 
     When there are more than `max_nodes` nodes, evenly spaced ones are drawn (the first
     and the last always); an edge across skipped nodes carries their combined gain,
-    ‖∂L/∂nodeᵢ‖/‖∂L/∂nodeⱼ‖, and is dashed.
+    ‖∂L/∂nodeᵢ‖/‖∂L/∂nodeⱼ‖, and is dashed. A `max_nodes` too large for about 2,000 ×
+    2,000 px draws as many as fit, and the caption says so.
     """
     if not (hasattr(flow, "names") and hasattr(flow, "norms")):
         raise TypeError(f"draw_flow: flow must be what flow_along returns, got {type(flow).__name__}")
@@ -35,10 +36,6 @@ def draw_flow(flow: Any, *, title: str = "", max_nodes: int = 16, legend: bool =
         raise ValueError("draw_flow: the flow has no nodes")
     if max_nodes < 2:
         raise ValueError(f"draw_flow: max_nodes must be at least 2, got {max_nodes}")
-    shown = _evenly_spaced(n, max_nodes)
-    norms = [float(flow.norms[i]) for i in shown]
-    finite = [v for v in norms if v > 0 and math.isfinite(v)]
-    low, high = (math.log10(min(finite)), math.log10(max(finite))) if finite else (0.0, 0.0)
     first, last = float(flow.norms[0]), float(flow.norms[-1])
     caption = []
     if first > 0 and last > 0:
@@ -47,6 +44,35 @@ def draw_flow(flow: Any, *, title: str = "", max_nodes: int = 16, legend: bool =
             f" over {n - 1} step{'' if n == 2 else 's'} back"
         )
     caption.append("◀ gain: the gradient's scaling going back one step; J: through the factor between the two alone")
+    shown = _evenly_spaced(n, max_nodes)
+    nodes, steps, width, height = _elements(flow, shown)
+    # A max_nodes too large for the budget draws as many as fit, and says so. Rows come out
+    # up to a fifth taller than `height` (the edge down between two rows has a label).
+    fits = rows.capacity(width, height * 1.2, CAPTION_HEIGHT) - 1  # the loss takes one place
+    if len(shown) > fits:
+        shown = _evenly_spaced(n, max(fits, 2))
+        nodes, steps, width, height = _elements(flow, shown)
+        caption.append(
+            f"drawn: {len(shown)} of the {n} nodes, evenly spaced (max_nodes={max_nodes} "
+            "would not fit in about 2,000 px)"
+        )
+    per_row = rows.columns(len(nodes), width, height, CAPTION_HEIGHT)
+    rankdir = "LR" if per_row >= len(nodes) else "TB"
+    graph = style.new_digraph(title, caption, "‖∂L/∂node‖" if legend else None, rankdir)
+    graph.attr(nodesep="0.3", ranksep="0.3")
+    names = [f"n{i}" for i in shown] + ["loss"]
+    for name, attributes in zip(names, nodes):
+        graph.node(name, **attributes)
+    rows.line_up(graph, names, per_row, lambda position: steps[position - 1])
+    return graph
+
+
+def _elements(flow: Any, shown: list[int]) -> tuple[list[dict[str, str]], list[dict[str, str]], float, float]:
+    """(nodes, steps, width, height): the boxes of the nodes `shown` and the loss, the edges
+    into each after the first, and the place one box with its edge takes, in points."""
+    norms = [float(flow.norms[i]) for i in shown]
+    finite = [v for v in norms if v > 0 and math.isfinite(v)]
+    low, high = (math.log10(min(finite)), math.log10(max(finite))) if finite else (0.0, 0.0)
     nodes = [_node(flow.names[i], flow.shapes[i], norm, low, high) for i, norm in zip(shown, norms)]
     nodes.append({
         "label": style.html_lines("<B>loss L</B>", f"L = {style.number(float(flow.loss))}"),
@@ -61,19 +87,7 @@ def draw_flow(flow: Any, *, title: str = "", max_nodes: int = 16, legend: bool =
     width = max(rows.text_size(node["label"])[0] for node in nodes) + 30.0
     width += max(rows.text_size(step.get("label", ""))[0] for step in steps) + 30.0
     height = max(rows.text_size(node["label"])[1] for node in nodes) + 45.0
-    per_row = rows.columns(len(nodes), width, height, CAPTION_HEIGHT)
-    rankdir = "LR" if per_row >= len(nodes) else "TB"
-    graph = style.new_digraph(title, caption, "‖∂L/∂node‖" if legend else None, rankdir)
-    graph.attr(nodesep="0.3", ranksep="0.3")
-    names = [f"n{i}" for i in shown] + ["loss"]
-    for name, attributes in zip(names, nodes):
-        graph.node(name, **attributes)
-    if rankdir == "LR":
-        for (tail, head), attributes in zip(pairwise(names), steps):
-            graph.edge(tail, head, **attributes)
-    else:
-        rows.snake(graph, names, per_row, lambda position: steps[position - 1])
-    return graph
+    return nodes, steps, width, height
 
 
 def _node(name: str, shape: tuple, norm: float, low: float, high: float) -> dict[str, str]:

@@ -65,6 +65,12 @@ def columns(elements: int, width: float, height: float, caption: float, across: 
     return best_count(elements, size, 2 if across else 1)
 
 
+def capacity(width: float, height: float, caption: float) -> int:
+    """How many elements of `width` × `height` points (as for `columns`) fit within LIMIT
+    points each way under a caption `caption` points tall: at least 2."""
+    return max(2, int(LIMIT // width) * int((LIMIT - caption) // height))
+
+
 def snake(
     graph: graphviz.Digraph,
     names: Sequence[str],
@@ -140,5 +146,6 @@ def rankdir_for(rankdir: str, per: int, count: int) -> str:
 
 
 __all__ = [
-    "ASPECT", "best_count", "columns", "label_size", "line_up", "per_line", "rankdir_for", "snake", "text_size",
+    "ASPECT", "best_count", "capacity", "columns", "label_size", "line_up", "per_line",
+    "rankdir_for", "snake", "text_size",
 ]
