@@ -1,7 +1,8 @@
 """A chain of elements laid out in rows that snake: row 1 left to right, row 2 right to
 left, and so on, so every step is short and the picture comes out near 3:2 however long
-the chain. The folded path (`lines`) and a graph grouped into a chain of bands (`collapse`)
-are drawn this way.
+the chain. The folded path (`lines`), a graph grouped into a chain of bands (`collapse`),
+the layer views (`layers`, `diagnosis`: one row while it fits, `per_line`) and the flow
+along nodes (`along`, as many as fit, `capacity`) are drawn this way.
 """
 
 from __future__ import annotations
