@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -375,7 +376,7 @@ def test_large_scalar_mlp_picture_parses(tmp_path: FilePath) -> None:
 
 def test_group_by_neuron_keeps_op_nodes_and_merges_each_neurons_parameters() -> None:
     loss = scalar_mlp_loss([4, 4, 1], 3)
-    graph = draw_graph(loss, max_nodes=10, group_by="neuron")
+    graph = draw_graph(loss, group_by="neuron")
     assert "L1.n0 parameters</B> ×4" in graph.source  # 3 weights and a bias
     assert "(by neuron" in graph.source
     ops = sum(1 for node in topological_order(loss) if node.parents)
@@ -383,6 +384,15 @@ def test_group_by_neuron_keeps_op_nodes_and_merges_each_neurons_parameters() -> 
         {f"L{layer}.n{j}" for layer, width in ((1, 4), (2, 4), (3, 1)) for j in range(width)}
     )
     assert len(node_lines(graph.source)) == ops + groups + 1  # + the inputs
+
+
+def test_a_grouping_asked_for_that_does_not_fit_is_replaced_and_the_caption_says_so() -> None:
+    loss = scalar_mlp_loss([4, 4, 1], 3)
+    source = html.unescape(draw_graph(loss, max_nodes=10, group_by="neuron").source)
+    assert "into 9 groups (by depth" in source  # the automatic choice at max_nodes=10
+    assert "group_by='neuron' makes 30 groups and 44 links between them, over max_nodes=10" in source
+    assert "(pass max_nodes=44 for 'neuron')" in source
+    assert "into 30 groups (by neuron" in draw_graph(loss, max_nodes=44, group_by="neuron").source
 
 
 def test_auto_grouping_takes_neurons_when_they_fit_and_layers_otherwise() -> None:
@@ -647,3 +657,15 @@ def test_dot_failure_is_reported_and_leaves_no_file(tmp_path: FilePath) -> None:
 def test_count_statements_counts_nodes_and_edges_not_attributes() -> None:
     source = draw_graph(micrograd_example()).source
     assert svg.count_statements(source) == (10, 9)
+
+
+def test_a_caption_suggests_drawing_every_node_only_where_that_would_happen() -> None:
+    deep = Value(0.5, "x")
+    for _ in range(24):  # 49 nodes, 48 edges deep: grouped by depth whatever max_nodes says
+        deep = (deep * 1.0001).tanh()
+    deep.backward()
+    assert "to draw every node" not in draw_graph(deep).source
+    assert "(by depth" in draw_graph(deep, max_nodes=49).source
+    wide = scalar_mlp_loss([8, 8, 1], 2)  # 143 nodes, shallow: drawn in full at max_nodes=143
+    assert "pass max_nodes=143 (and group_by=&#x27;auto&#x27;) to draw every node" in draw_graph(wide).source
+    assert "collapsed" not in draw_graph(wide, max_nodes=143).source

@@ -169,6 +169,7 @@ def collapsed_graph(
     title: str = "",
     legend: bool = True,
     rankdir: str = "auto",
+    drawable: bool = False,
 ) -> graphviz.Digraph:
     """A Digraph of `order` (topological) with nodes merged into groups, captioned as such.
 
@@ -176,7 +177,9 @@ def collapsed_graph(
     "layer" merges nodes of the same layer and op; "depth" merges nodes of the same op
     within bands of depth (fewer, wider bands until it fits); "auto" takes the first of
     neuron, layer, depth that fits in `max_nodes` nodes and edges (only depth when the graph
-    has no layer labels), else the grouping with the fewest groups.
+    has no layer labels), else the grouping with the fewest groups. A grouping asked for
+    that does not fit in `max_nodes` is replaced by the automatic one, and the caption says
+    so. `drawable`: the graph could be drawn node by node (the caption says how).
     """
     check_grouping(group_by)
     flat = Flat(order)
@@ -184,15 +187,40 @@ def collapsed_graph(
     # A few roots (a loss, some outputs) are each a group of their own; many are grouped
     # like any other node, or a hundred outputs would be a hundred boxes.
     alone = root_ids if len(root_ids) <= ALONE_ROOTS else set()
-    if group_by == "auto":
-        labelled = any(PARAMETER_LABEL.match(node.label) for node in order if not node.parents)
-        candidates = ["neuron", "layer", "depth"] if labelled else ["depth"]
-    else:
-        candidates = [group_by]
+    labelled = any(PARAMETER_LABEL.match(node.label) for node in order if not node.parents)
+    automatic = ["neuron", "layer", "depth"] if labelled else ["depth"]
+    asked = automatic if group_by == "auto" else [group_by]
+    mode, grouping, size = _choose(flat, asked, group_by == "auto", max_nodes, alone)
+    note = ""
+    if max(size) > max_nodes and group_by != "auto":
+        # The grouping asked for does not fit the budget: the automatic one, if smaller, and
+        # the caption says why and how to have the one asked for.
+        other, regrouped, smaller = _choose(flat, automatic, True, max_nodes, alone)
+        if max(smaller) < max(size):
+            over = []
+            if size[0] > max_nodes:
+                over.append(f"{style.count(size[0])} groups")
+            if size[1] > max_nodes:
+                over.append(f"{style.count(size[1])} links between them")
+            what = " and ".join(over)
+            note = (
+                f"group_by={group_by!r} makes {what}, over max_nodes={max_nodes}: drawn "
+                f"{DESCRIPTIONS[other].split(':')[0]} instead (pass max_nodes={max(size)} for {group_by!r})"
+            )
+            mode, grouping = other, regrouped
+    return _draw(flat, grouping, mode, root_ids, title, legend, rankdir, note, drawable)
+
+
+def _choose(
+    flat: Flat, candidates: list[str], automatic: bool, max_nodes: int, alone: set[int]
+) -> tuple[str, Grouping, tuple[int, int]]:
+    """The first of `candidates` whose groups, and links between them, number at most
+    `max_nodes` (depth: with the finest bands that do), else the one with the fewest: its
+    mode, grouping and (groups, links)."""
     best: tuple[tuple[int, int], str, Grouping] | None = None
     depths: list[int] | None = None
     for mode in candidates:
-        if mode == "neuron" and group_by == "auto" and _op_edges(flat) > max_nodes:
+        if mode == "neuron" and automatic and _op_edges(flat) > max_nodes:
             continue  # every edge between two op nodes stays an edge: too many to draw
         for bands in DEPTH_BANDS if mode == "depth" else DEPTH_BANDS[:1]:
             if mode == "depth":
@@ -206,10 +234,10 @@ def collapsed_graph(
             if best is None or size < best[0]:
                 best = (size, mode, grouping)
             if size[0] <= max_nodes and size[1] <= max_nodes:
-                return _draw(flat, grouping, mode, root_ids, title, legend, rankdir)
+                return mode, grouping, size
     assert best is not None
-    _, mode, grouping = best
-    return _draw(flat, grouping, mode, root_ids, title, legend, rankdir)
+    size, mode, grouping = best
+    return mode, grouping, size
 
 
 # (the group of every node, numbered in order of first appearance; each group's name)
@@ -367,6 +395,8 @@ def _draw(
     title: str,
     legend: bool,
     rankdir: str,
+    note: str,
+    drawable: bool,
 ) -> graphviz.Digraph:
     codes, names = grouping
     order = flat.order
@@ -379,7 +409,7 @@ def _draw(
         f"({DESCRIPTIONS[mode]})"
     )
     # Suggest drawing every node only where dot finishes, in a picture one can read.
-    if len(order) <= DRAWABLE_NODES:
+    if drawable:
         caption += f"; pass max_nodes={len(order)} (and group_by='auto') to draw every node"
     what = "gradient (a group: its ‖gradient‖, coloured by sign when all share one)"
     nodes = []
@@ -395,9 +425,11 @@ def _draw(
     # a row read better top to bottom.
     spine = _spine(len(names), list(links)) if len(names) > MAX_ROW_RANKS else None
     if rankdir == "auto":
-        many = spine is not None or _ranks(len(names), list(links)) > MAX_ROW_RANKS
-        rankdir = "TB" if many else "LR"
-    graph = style.new_digraph(title, [caption], what if legend else None, rankdir, (1, -1, 0))
+        ranks = _ranks(len(names), list(links))
+        # A row of ranks too wide for the budget reads better top to bottom too.
+        wide = ranks * _element_size(nodes, list(edges.values()))[0] > rows.LIMIT
+        rankdir = "TB" if spine is not None or ranks > MAX_ROW_RANKS or wide else "LR"
+    graph = style.new_digraph(title, [caption, note], what if legend else None, rankdir, (1, -1, 0))
     placed: set[int] = set()
     snake: list[dict[str, str]] = []
     if spine is not None and rankdir == "TB":

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..engine.graph import edges, topological_order
 from . import style
-from .collapse import check_grouping, collapsed_graph
+from .collapse import DRAWABLE_NODES, check_grouping, collapsed_graph
 from .nodes import as_array, gradient_sign, is_constant, is_scalar, node_attributes
 
 DEFAULT_MAX_NODES = 60  # past this many nodes a graph is drawn grouped,
@@ -56,7 +56,8 @@ def draw_graph(
     check_grouping(group_by)
     roots = _as_roots(root)
     order = topological_order(*roots)
-    deep = len(order) <= max_nodes and _depth(order) > MAX_DEPTH
+    depth = _depth(order) if len(order) <= max(max_nodes, DRAWABLE_NODES) else None
+    deep = len(order) <= max_nodes and depth is not None and depth > MAX_DEPTH
     if len(order) > max_nodes or group_by != "auto" or deep:
         return collapsed_graph(
             order,
@@ -66,6 +67,8 @@ def draw_graph(
             title=title,
             legend=legend,
             rankdir=rankdir,
+            # Only a graph dot lays out readably, node by node: not too many, not too deep.
+            drawable=len(order) <= DRAWABLE_NODES and depth is not None and depth <= MAX_DEPTH,
         )
     rankdir = "LR" if rankdir == "auto" else rankdir
     return picture(order, list(edges(order)), roots, title, legend, rankdir, tensor_factor)
