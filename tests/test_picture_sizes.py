@@ -125,6 +125,23 @@ def test_k_long_paths_drawn_as_rows_fit(tmp_path: Path, graph: str, k: int) -> N
     check_budget(save_svg(picture, tmp_path / "rows.svg"))
 
 
+@pytest.mark.parametrize("group_by", ["neuron", "layer", "depth"])
+def test_every_grouping_asked_for_fits(tmp_path: Path, group_by: str) -> None:
+    model = MLP(2, [8, 8, 1], seed=0)  # by neuron: 1,772 × 11,304 px; by depth: 2,164 × 295
+    loss = Value.sum([(model([0.1 * i, -0.2 * i]) - 0.5) ** 2 for i in range(4)])
+    loss.backward()
+    check_budget(save_svg(draw_graph(loss, group_by=group_by), tmp_path / "graph.svg"))
+
+
+def test_a_thirty_layer_tensor_network_by_layer_fits(tmp_path: Path) -> None:
+    from microgradvg import Tensor, nn
+
+    model = nn.MLP([4] + [5] * 30 + [3], seed=0)  # 128 groups by layer: 775 × 8,444 px
+    loss = ((model(Tensor(np.linspace(-1, 1, 8).reshape(2, 4))) - 0.5) ** 2).sum()
+    loss.backward()
+    check_budget(save_svg(draw_graph(loss, group_by="layer"), tmp_path / "graph.svg"))
+
+
 def test_a_hundred_roots_are_grouped_not_drawn_one_by_one(tmp_path: Path) -> None:
     outputs = [Value(float(i), f"x{i}") * 2 for i in range(100)]  # each root alone: 7,726 px tall
     for output in outputs:
