@@ -25,7 +25,7 @@ import graphviz
 import numpy as np
 
 from . import rows, style
-from .nodes import as_array, gradient_magnitude, gradient_sign, is_scalar, node_attributes
+from .nodes import as_array, gradient_magnitude, gradient_sign, is_scalar, node_attributes, norm
 
 PARAMETER_LABEL = re.compile(r"^L(\d+)\.(?:n(\d+)\.)?([A-Za-z]+)")
 INPUT_LABEL = re.compile(r"^x\d*$")
@@ -97,7 +97,8 @@ class Flat:
         if self.scalar:
             factors = itertools.chain.from_iterable(map(LOCAL_DERIVATIVES, order))
             factor = np.fromiter(factors, float, self.parent.size)
-            signed = factor * np.fromiter(map(GRAD, order), float, len(order))[self.child]
+            with np.errstate(over="ignore", invalid="ignore"):  # 1e300 · 1e300, 0 · ∞
+                signed = factor * np.fromiter(map(GRAD, order), float, len(order))[self.child]
             sign = np.nan_to_num(np.sign(signed))
             return factor, np.abs(signed), sign, np.ones(factor.size, bool)
         flows: list[tuple[float, int, bool]] = []  # (size, sign, known) of each edge's gradient
@@ -108,7 +109,7 @@ class Flat:
                     flows.append((math.nan, 0, False))
                     continue
                 passed = child.factor(index).vjp(grad)
-                flows.append((float(np.linalg.norm(passed)), gradient_sign(passed), True))
+                flows.append((norm(passed), gradient_sign(passed), True))
         size, sign, known = np.array(flows, float).reshape(-1, 3).T
         return None, size, sign, known.astype(bool)
 
@@ -116,13 +117,14 @@ class Flat:
 @dataclass
 class Sums:
     """Totals over the members of each group (or the edges of each link), index by index:
-    how many, how many with no gradient, how many with a zero one, Σ|g|², max |g|, and the
-    one sign their nonzero gradients share (0 when they differ, or when there are none)."""
+    how many, how many with no gradient, how many with a zero one, the norm √Σ|g|² of the
+    known ones, max |g|, and the one sign their nonzero gradients share (0 when they
+    differ, or when there are none)."""
 
     members: np.ndarray
     unknown: np.ndarray
     zeros: np.ndarray
-    square_sum: np.ndarray
+    norms: np.ndarray
     largest: np.ndarray
     sign: np.ndarray
 
@@ -142,15 +144,24 @@ class Sums:
             members=total().astype(int),
             unknown=total(~known).astype(int),
             zeros=total(known & (magnitude == 0.0)).astype(int),
-            # bincount adds in index order, as a loop over the members would.
-            square_sum=total(np.where(nonzero, magnitude * magnitude, 0.0)),
+            norms=grouped_norms(codes, size, np.where(nonzero, magnitude, 0.0), largest),
             largest=largest,
             sign=np.where(one & kinds[0], 1, np.where(one & kinds[1], -1, 0)),
         )
 
     def norm(self, i: int) -> float | None:
         """The gradient norm of group i, √Σ|g|² (None if no member has a gradient)."""
-        return None if self.unknown[i] == self.members[i] else math.sqrt(self.square_sum[i])
+        return None if self.unknown[i] == self.members[i] else float(self.norms[i])
+
+
+def grouped_norms(codes: np.ndarray, size: int, values: np.ndarray, largest: np.ndarray) -> np.ndarray:
+    """√Σ values² by `codes` into `size` totals, each group's values scaled by its `largest`
+    |value| first, so that the squares neither underflow (gradients of 1e-170 are not 0)
+    nor overflow; NaN if a value is NaN, ∞ if one is infinite."""
+    scale = np.where(np.isfinite(largest) & (largest > 0.0), largest, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # ∞ and NaN give ∞ and NaN, as they should
+        ratio = values / scale[codes]
+        return scale * np.sqrt(np.bincount(codes, ratio * ratio, minlength=size))
 
 
 def check_grouping(group_by: str) -> None:
@@ -315,14 +326,15 @@ def _depth_groups(flat: Flat, depths: list[int], root_ids: set[int], bands: int)
     depth = np.array(depths, dtype=np.intp)
     deepest = int(depth.max())
     width = max(1, math.ceil(deepest / bands))
-    # A band one deep keeps its ops apart; a wider band is one group, as its ops
-    # alternate along the depth (split, they would feed each other both ways).
-    ops: dict[str, int] = {}
-    if width == 1:
-        op = np.fromiter((ops.setdefault(node.op, len(ops)) for node in order), np.intp, len(order))
-    else:
-        op = np.zeros(len(order), np.intp)
     low = 1 + (depth - 1) // width * width
+    high = np.minimum(low + width - 1, deepest)
+    # A band one deep (every band when width is 1; else the last, when cut short) keeps its
+    # ops apart; a wider band is one group, as its ops alternate along the depth (split,
+    # they would feed each other both ways).
+    ops: dict[str, int] = {}
+    op = np.zeros(len(order), np.intp)
+    one_deep = np.flatnonzero(low == high).tolist()
+    op[one_deep] = [ops.setdefault(order[i].op, len(ops)) for i in one_deep]
     # One code per (band, op) for op nodes, 0 for the leaves, −1, −2, … for the roots.
     raw = np.where(flat.counts > 0, 1 + low * max(1, len(ops)) + op, 0)
     roots = sorted(root_ids)
@@ -339,19 +351,18 @@ def _depth_groups(flat: Flat, depths: list[int], root_ids: set[int], bands: int)
         elif not node.parents:
             names.append("leaves")
         else:
-            start = int(low[i])
-            high = min(start + width - 1, deepest)
-            names.append(f"depth {start} · {node.op}" if width == 1 else f"depth {start}–{high}")
+            start, stop = int(low[i]), int(high[i])
+            names.append(f"depth {start} · {node.op}" if start == stop else f"depth {start}–{stop}")
     return codes[inverse.reshape(-1)], names
 
 
 @dataclass
 class Link:
-    """The edges from one group to another: how many, Σ factor², Σ factor (Values), and the
-    gradient flowing along them: its norm (None if unknown) and its one sign (0: mixed)."""
+    """The edges from one group to another: how many, √Σ factor² and Σ factor (Values), and
+    the gradient flowing along them: its norm (None if unknown) and its one sign (0: mixed)."""
 
     edges: int
-    factor_square: float
+    factor_norm: float
     factor_sum: float
     flow: float | None
     sign: int
@@ -368,20 +379,23 @@ def _links(flat: Flat, codes: np.ndarray, groups: int) -> tuple[dict[tuple[int, 
     unique, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
     sums = Sums.of(inverse, unique.size, flow[between], sign[between], known[between])
-    factor_square: np.ndarray = np.zeros(unique.size)
+    factor_norm: np.ndarray = np.zeros(unique.size)
     factor_sum: np.ndarray = np.zeros(unique.size)
     if factor is not None:
         factor = factor[between]
-        factor_square = np.bincount(inverse, factor * factor, minlength=unique.size)
-        factor_sum = np.bincount(inverse, factor, minlength=unique.size)
+        largest = np.zeros(unique.size)
+        np.fmax.at(largest, inverse, np.abs(factor))
+        factor_norm = grouped_norms(inverse, unique.size, factor, largest)
+        with np.errstate(invalid="ignore"):  # ∞ − ∞
+            factor_sum = np.bincount(inverse, factor, minlength=unique.size)
     links = {}
     for j in np.argsort(first, kind="stable").tolist():
         edges = int(sums.members[j])
         links[(int(unique[j] // groups), int(unique[j] % groups))] = Link(
             edges=edges,
-            factor_square=float(factor_square[j]),
+            factor_norm=float(factor_norm[j]),
             factor_sum=float(factor_sum[j]),
-            flow=None if sums.unknown[j] == edges else math.sqrt(sums.square_sum[j]),
+            flow=sums.norm(j),
             sign=int(sums.sign[j]),
         )
     return links, inside_count
@@ -558,7 +572,7 @@ def _link_attributes(link: Link, groups: Sums, source: int, target: int, scalar:
     else:
         text = f"{style.count(link.edges)} edge{'s' if link.edges != 1 else ''}"
         if scalar:
-            text += f"<BR/>‖factors‖ {style.number(math.sqrt(link.factor_square), 3)}"
+            text += f"<BR/>‖factors‖ {style.number(link.factor_norm, 3)}"
         elif link.flow is not None:
             text += f"<BR/>‖gradient‖ {style.number(link.flow, 3)}"
     attributes = {"label": f"<{text}>", "color": look.colour, "penwidth": str(look.pen)}

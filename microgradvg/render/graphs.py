@@ -9,12 +9,11 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import graphviz
-import numpy as np
 
 from ..engine.graph import edges, topological_order
 from . import style
 from .collapse import DRAWABLE_NODES, check_grouping, collapsed_graph
-from .nodes import as_array, gradient_sign, is_constant, is_scalar, node_attributes
+from .nodes import as_array, gradient_sign, is_constant, is_scalar, node_attributes, norm
 
 DEFAULT_MAX_NODES = 60  # past this many nodes a graph is drawn grouped,
 MAX_DEPTH = 16  # and past this many edges deep (a long chain on one row is a sliver)
@@ -196,8 +195,8 @@ def _tensor_edge(factor: Any, child: Any, tensor_factor: str) -> tuple[str, floa
     sign = 0
     if grad is not None:
         passed = factor.vjp(grad)
-        flow, sign = float(np.linalg.norm(passed)), gradient_sign(passed)
-        size = float(np.linalg.norm(grad))
+        flow, sign = norm(passed), gradient_sign(passed)
+        size = norm(grad)
         gain = flow / size if size else 0.0
     parts = []
     if tensor_factor in ("norm", "both"):

@@ -6,6 +6,7 @@ nodes this way.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -61,10 +62,8 @@ def _node_lines(node: Any) -> list[str]:
         lines.append(f"data {_values(data)}")
         lines.append("grad —" if grad is None else f"grad {_values(grad)}")
     else:
-        lines.append(f"‖data‖ {style.number(float(np.linalg.norm(data)))}")
-        lines.append(
-            "‖grad‖ —" if grad is None else f"‖grad‖ {style.number(float(np.linalg.norm(grad)))}"
-        )
+        lines.append(f"‖data‖ {style.number(norm(data))}")
+        lines.append("‖grad‖ —" if grad is None else f"‖grad‖ {style.number(norm(grad))}")
     return lines
 
 
@@ -80,7 +79,19 @@ def gradient_magnitude(grad: Any) -> float | None:
     if isinstance(grad, (int, float)):
         return abs(float(grad))
     array = as_array(grad)
-    return None if array is None else float(np.linalg.norm(array))
+    return None if array is None else norm(array)
+
+
+def norm(array: Any) -> float:
+    """‖array‖ (Frobenius), scaled by its largest |element| first so that the squares
+    neither underflow nor overflow: a vanished gradient of 1e-170 is not drawn as 0."""
+    magnitudes = np.abs(np.asarray(array, dtype=float))
+    if magnitudes.size == 0:
+        return 0.0
+    largest = float(magnitudes.max())  # NaN if any element is NaN
+    if largest == 0.0 or not math.isfinite(largest):
+        return largest
+    return largest * float(np.linalg.norm(magnitudes / largest))
 
 
 def gradient_sign(grad: Any) -> int:
@@ -117,5 +128,5 @@ def _values(array: np.ndarray) -> str:
 
 __all__ = [
     "as_array", "gradient_magnitude", "gradient_sign", "is_constant", "is_scalar",
-    "node_attributes",
+    "node_attributes", "norm",
 ]
