@@ -669,3 +669,55 @@ def test_a_caption_suggests_drawing_every_node_only_where_that_would_happen() ->
     wide = scalar_mlp_loss([8, 8, 1], 2)  # 143 nodes, shallow: drawn in full at max_nodes=143
     assert "pass max_nodes=143 (and group_by=&#x27;auto&#x27;) to draw every node" in draw_graph(wide).source
     assert "collapsed" not in draw_graph(wide, max_nodes=143).source
+
+
+def _hostile_calls() -> list[tuple[str, Any]]:
+    """(function name, a call with one bad argument) for every draw_* function."""
+    from microgradvg import chain, flow_along
+    from microgradvg.render import draw_diagnosis, draw_flow
+
+    x = Value(0.5, "x")
+    y = (x * x).tanh()
+    y.backward()
+    path = chain(y, x)
+    h = Tensor([0.5, -1.0], requires_grad=True, label="h")
+    g = h.tanh()
+    flow = flow_along((g * g).sum(), [h, g])
+    return [
+        ("draw_graph", lambda: draw_graph(y, rankdir="sideways")),
+        ("draw_graph", lambda: draw_graph(y, rankdir=None)),
+        ("draw_graph", lambda: draw_graph(y, max_nodes=0)),
+        ("draw_graph", lambda: draw_graph(y, max_nodes=True)),
+        ("draw_graph", lambda: draw_graph(y, tensor_factor="gains")),
+        ("draw_graph", lambda: draw_graph(3.0)),
+        ("draw_graph", lambda: draw_graph([y, "y"])),
+        ("draw_chain", lambda: draw_chain(path, k=2.5)),
+        ("draw_chain", lambda: draw_chain(path, k="3")),
+        ("draw_chain", lambda: draw_chain(path, k=None)),
+        ("draw_chain", lambda: draw_chain(path, rankdir="auto")),
+        ("draw_chain", lambda: draw_chain(path, max_nodes=-1)),
+        ("draw_chain", lambda: draw_chain(y)),
+        ("draw_layers", lambda: draw_layers(y)),
+        ("draw_diagnosis", lambda: draw_diagnosis(y)),
+        ("draw_flow", lambda: draw_flow(flow, max_nodes="3")),
+    ]
+
+
+@pytest.mark.parametrize("case", range(16))
+def test_a_bad_argument_is_refused_naming_the_function_and_what_is_valid(case: int) -> None:
+    """Never a bare TypeError from inside, nor a rankdir dot silently reads as "TB"."""
+    function, call = _hostile_calls()[case]
+    with pytest.raises((ValueError, TypeError), match=f"^{function}: .* (must|got)"):
+        call()
+
+
+def test_draw_layers_and_draw_diagnosis_refuse_an_unknown_rankdir() -> None:
+    from microgradvg import diagnose, layer_flow
+    from microgradvg.render import draw_diagnosis
+
+    model = MLP([2, 3, 1], seed=0)
+    x, target = np.array([[0.5, -0.2]]), np.array([[1.0]])
+    with pytest.raises(ValueError, match="^draw_layers: rankdir must be one of 'LR', 'TB'"):
+        draw_layers(layer_flow(model, x, target), rankdir="vertical")
+    with pytest.raises(ValueError, match="^draw_diagnosis: rankdir must be one of 'LR', 'TB'"):
+        draw_diagnosis(diagnose(model, x, target), rankdir="vertical")

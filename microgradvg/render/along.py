@@ -34,8 +34,8 @@ def draw_flow(flow: Any, *, title: str = "", max_nodes: int = 16, legend: bool =
     n = len(flow.names)
     if n == 0:
         raise ValueError("draw_flow: the flow has no nodes")
-    if max_nodes < 2:
-        raise ValueError(f"draw_flow: max_nodes must be at least 2, got {max_nodes}")
+    if not isinstance(max_nodes, int) or isinstance(max_nodes, bool) or max_nodes < 2:
+        raise ValueError(f"draw_flow: max_nodes must be an int, at least 2; got {max_nodes!r}")
     first, last = float(flow.norms[0]), float(flow.norms[-1])
     caption = []
     if first > 0 and last > 0:

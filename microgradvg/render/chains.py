@@ -63,9 +63,12 @@ def draw_chain(
       and in rows 2 … what path #1 also takes is faded ("same as #1"), so the run where
       a path goes its own way stands out.
     """
-    if k < 1:
-        raise ValueError(f"draw_chain: k must be at least 1, got {k}")
-    check_options(max_nodes, tensor_factor)
+    if not all(hasattr(chain, name) for name in ("paths", "output", "wrt")):
+        raise TypeError(f"draw_chain: chain must be what chain(output, wrt) returns, got {type(chain).__name__}")
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"draw_chain: k must be an int, at least 1; got {k!r}")
+    check_options("draw_chain", max_nodes, tensor_factor)
+    style.check_rankdir("draw_chain", rankdir)
     paths = list(chain.paths(k))
     if not paths:
         raise ValueError("draw_chain: the chain has no path from wrt to the output")

@@ -33,6 +33,9 @@ def draw_diagnosis(diagnosis: Any, *, title: str = "", rankdir: str = "LR") -> g
     with its verdict and the measurement that decided it. A network too deep for one row
     (`rankdir` "LR") or column ("TB") within about 2,000 px snakes in rows (or columns) near 3:2.
     """
+    if not hasattr(diagnosis, "layers"):
+        raise TypeError(f"draw_diagnosis: diagnosis must be what diagnose returns, got {type(diagnosis).__name__}")
+    style.check_rankdir("draw_diagnosis", rankdir)
     layers = list(diagnosis.layers)
     if not layers:
         raise ValueError("draw_diagnosis: the diagnosis has no layers")

@@ -51,8 +51,9 @@ def draw_graph(
     or top to bottom when grouped into many bands of depth. Node ids are n0, n1, … in
     topological order, so the same graph gives the same DOT.
     """
-    check_options(max_nodes, tensor_factor)
+    check_options("draw_graph", max_nodes, tensor_factor)
     check_grouping(group_by)
+    style.check_rankdir("draw_graph", rankdir, auto=True)
     roots = _as_roots(root)
     order = topological_order(*roots)
     depth = _depth(order) if len(order) <= max(max_nodes, DRAWABLE_NODES) else None
@@ -217,16 +218,26 @@ def _depth(order: Sequence[Any]) -> int:
     return max(depth.values(), default=0)
 
 
-def check_options(max_nodes: int, tensor_factor: str) -> None:
-    if not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
-    if tensor_factor not in TENSOR_FACTORS:
-        raise ValueError(f"tensor_factor must be one of {TENSOR_FACTORS}, got {tensor_factor!r}")
+def check_options(function: str, max_nodes: int, tensor_factor: str) -> None:
+    """Refuse a `max_nodes` that is not a positive int or an unknown `tensor_factor`,
+    naming `function` and what is valid."""
+    if not isinstance(max_nodes, int) or isinstance(max_nodes, bool) or max_nodes < 1:
+        raise ValueError(f"{function}: max_nodes must be a positive int, got {max_nodes!r}")
+    if not isinstance(tensor_factor, str) or tensor_factor not in TENSOR_FACTORS:
+        valid = ", ".join(map(repr, TENSOR_FACTORS))
+        raise ValueError(f"{function}: tensor_factor must be one of {valid}; got {tensor_factor!r}")
 
 
 def _as_roots(root: Roots) -> list[Any]:
     if isinstance(root, (list, tuple)):
         if not root:
             raise ValueError("draw_graph: no root given (an empty list)")
-        return list(root)
-    return [root]
+        roots = list(root)
+    else:
+        roots = [root]
+    for node in roots:
+        if not (hasattr(node, "parents") and hasattr(node, "grad")):
+            raise TypeError(
+                f"draw_graph: root must be a Value or a Tensor, or a list of them; got {type(node).__name__}"
+            )
+    return roots

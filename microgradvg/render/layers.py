@@ -36,6 +36,9 @@ def draw_layers(
     for one row (`rankdir` "LR") or column ("TB") within about 2,000 px snakes in rows (or
     columns) near 3:2.
     """
+    if not hasattr(flow, "layers"):
+        raise TypeError(f"draw_layers: flow must be what layer_flow returns, got {type(flow).__name__}")
+    style.check_rankdir("draw_layers", rankdir)
     layers = list(flow.layers)
     if not layers:
         raise ValueError("draw_layers: the flow has no layers")

@@ -139,6 +139,17 @@ def title_lines(title: str) -> list[str]:
     return textwrap.wrap(title, TITLE_WIDTH, break_on_hyphens=False)
 
 
+RANKDIRS = ("LR", "TB", "RL", "BT")  # Graphviz's; dot silently lays out any other value TB
+
+
+def check_rankdir(function: str, rankdir: str, auto: bool = False) -> None:
+    """Refuse a `rankdir` Graphviz does not know (and "auto" where `auto` is False), naming
+    `function` and the valid values."""
+    valid = (("auto",) if auto else ()) + RANKDIRS
+    if not isinstance(rankdir, str) or rankdir not in valid:
+        raise ValueError(f"{function}: rankdir must be one of {', '.join(map(repr, valid))}; got {rankdir!r}")
+
+
 def new_digraph(
     title: str = "",
     caption: Sequence[str] = (),
@@ -212,7 +223,8 @@ def legend_table(what: str, signs: Sequence[int] = (1, -1)) -> str:
 __all__ = [
     "DECADE_COLOURS", "FADED_COLOUR", "FADED_TEXT", "FAMILIES", "FONT", "HIGHEST_DECADE", "INK",
     "LOWEST_DECADE", "MAX_PEN", "MIN_PEN", "NEGATIVE_COLOURS", "POSITIVE_COLOURS",
-    "UNKNOWN_COLOUR", "ZERO_COLOUR", "Look", "Markup", "count", "decade", "escape",
+    "RANKDIRS", "UNKNOWN_COLOUR", "ZERO_COLOUR", "Look", "Markup", "check_rankdir", "count",
+    "decade", "escape",
     "gradient_colour", "html_lines", "legend_table", "look", "markup", "new_digraph", "number",
     "signed_look", "superscript", "tint", "title_lines",
 ]
