@@ -35,7 +35,6 @@ DESCRIPTIONS = {
     "layer": "by layer and op",
     "depth": "by depth (and op, one depth to a band)",
 }
-DRAWABLE_NODES = 150  # the most nodes a caption suggests drawing one by one
 DEPTH_BANDS = (12, 6, 3, 1)  # how many bands of depth to try, finest first
 MAX_ROW_RANKS = 9  # a grouped view with more ranks than this is laid out top to bottom
 KINDS = {"w": "weights", "b": "biases"}
@@ -50,8 +49,9 @@ PARENTS, GRAD, LOCAL_DERIVATIVES = (attrgetter(name) for name in ("parents", "gr
 class Flat:
     """A graph in topological order as flat arrays: for edge e (children in order, each
     child's parents in slot order) its `parent` and `child` positions, and for every node its
-    gradient's size and sign. Read off the nodes by C-level iterators (map, chain), with no
-    Python code run per node or edge: a million edges take a tenth of a second."""
+    gradient's size and sign. A Value graph is read off its nodes by C-level iterators (map,
+    chain), with no Python code run per node or edge: a million edges take a tenth of a
+    second. (A Tensor graph, whose gradients are arrays, is read node by node; it is small.)"""
 
     def __init__(self, order: Sequence[Any]) -> None:
         self.order = order
@@ -412,6 +412,8 @@ def _draw(
     note: str,
     drawable: bool,
 ) -> graphviz.Digraph:
+    """The grouped picture: one box per group (a group of one drawn as its node), one edge per
+    link, laid out in a row, top to bottom, in snaking rows or in columns (`_in_columns`)."""
     codes, names = grouping
     order = flat.order
     groups = Sums.of(codes, len(names), flat.magnitude, flat.sign, flat.known)
@@ -479,7 +481,8 @@ def _in_columns(
     its weights and biases) out in columns, like a newspaper's, near 3:2: each column a
     cluster of whole layers, read top to bottom and left to right; the step from the foot
     of a column to the top of the next is an arrow out to a note "to …" and one in from a
-    note "from …". Adds the steps to `edges` but those jumps; returns the groups it drew."""
+    note "from …". Moves every step but those jumps into `edges` (drawn by the caller);
+    returns the groups it drew."""
     width, box_height = _element_size([nodes[g] for g in spine], list(steps.values()))
     # Top to bottom, dot gives each edge label a rank of its own: a step is box, label and gaps.
     label_height = max(rows.text_size(edge["label"])[1] for edge in steps.values())

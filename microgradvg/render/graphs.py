@@ -12,11 +12,12 @@ import graphviz
 
 from ..engine.graph import edges, topological_order
 from . import style
-from .collapse import DRAWABLE_NODES, check_grouping, collapsed_graph
+from .collapse import check_grouping, collapsed_graph
 from .nodes import as_array, gradient_sign, is_constant, is_scalar, node_attributes, norm
 
 DEFAULT_MAX_NODES = 60  # past this many nodes a graph is drawn grouped,
 MAX_DEPTH = 16  # and past this many edges deep (a long chain on one row is a sliver)
+DRAWABLE_NODES = 150  # the most nodes a grouped picture's caption suggests drawing one by one
 TENSOR_FACTORS = ("gain", "norm", "both")
 
 Roots = Any  # a node, or a list or tuple of nodes
@@ -47,9 +48,12 @@ def draw_graph(
     one row would be a sliver), or whenever `group_by` names a grouping
     ("neuron", "layer" or "depth", see `collapse.collapsed_graph`), the graph is drawn
     with its nodes merged into groups, e.g. one per (layer, op) whatever the number of
-    examples, and the caption says so. `rankdir` "auto" lays the graph out left to right,
-    or top to bottom when grouped into many bands of depth. Node ids are n0, n1, … in
-    topological order, so the same graph gives the same DOT.
+    examples, and the caption says so; a grouping that would not fit in `max_nodes` groups
+    is replaced by one that does, and the caption says which. `rankdir` ("auto", "LR",
+    "TB", "RL" or "BT"): "auto" lays the graph out left to right, or, grouped with many
+    ranks, top to bottom: a chain of groups (bands of depth) snakes in rows near 3:2, a
+    deep network (each layer fed by its weights) reads in columns. Node ids are n0, n1, …
+    in topological order, so the same graph gives the same DOT.
     """
     check_options("draw_graph", max_nodes, tensor_factor)
     check_grouping(group_by)
