@@ -143,7 +143,9 @@ def networks_table(out: Path, largest: int) -> bool:
     layer, in columns); True if any is over budget."""
     print("\nnetworks: draw_graph + dot, seconds (one run), and the picture in px")
     over = False
-    cases = [(f"MLP(784, [30, 10]), {d} digits", lambda d=d: scalar_loss(d)) for d in DIGITS]
+    cases = [
+        (f"MLP(784, [30, 10]), {d} digit{'' if d == 1 else 's'}", lambda d=d: scalar_loss(d)) for d in DIGITS
+    ]
     cases += [(f"MLP(2, [4] × {h} + [1])", lambda h=h: deep_loss(h)) for h in DEPTHS]
     for name, build in cases:
         with paused_collector():

@@ -97,6 +97,7 @@ def test_picture_thins_long_sequences_and_keeps_the_ends(tmp_path) -> None:
     source = graph.source
     assert "<B>h1</B>" in source and "<B>h30</B>" in source and "<B>h2</B>" not in source
     assert source.count("steps<BR/>") == 5 and "style=dashed" in source
+    assert "(dashed): k − 1 nodes between not drawn" in source  # not a zero gradient
     if shutil.which("dot"):
         save_svg(graph, tmp_path / "flow.svg")
         assert (tmp_path / "flow.svg").read_text().count("<g id=\"node") == 7  # six and the loss
@@ -119,3 +120,13 @@ def test_a_long_flow_snakes_into_rows_within_the_picture_budget(tmp_path, steps:
     width, height = (float(root.get(side, "0").removesuffix("pt")) * 96 / 72 for side in ("width", "height"))
     assert width <= 2000 and height <= 2000, (width, height)
     assert 0.8 <= width / height <= 3.5, (width, height)  # 16 boxes in a row were 3,604 × 239 px
+
+
+def test_the_legend_shows_the_one_scale_the_boxes_are_coloured_on() -> None:
+    """The boxes are coloured by ‖∂L/∂node‖, a norm (purple): the legend shows that scale,
+    not the red > 0 and blue < 0 of a signed gradient, which nothing in the picture uses."""
+    h = Tensor([0.5, -1.0], requires_grad=True, label="h")
+    g = h.tanh()
+    source = draw_flow(flow_along((g * g).sum(), [h, g])).source
+    assert "‖·‖" in source
+    assert "&gt; 0" not in source and "&lt; 0" not in source

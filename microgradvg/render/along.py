@@ -56,9 +56,12 @@ def draw_flow(flow: Any, *, title: str = "", max_nodes: int = 16, legend: bool =
             f"drawn: {len(shown)} of the {n} nodes, evenly spaced (max_nodes={max_nodes} "
             "would not fit in about 2,000 px)"
         )
+    if len(shown) < n:  # the legend's dashes mean a zero gradient: say what these mean
+        caption.append("⋯ k steps (dashed): k − 1 nodes between not drawn, ◀ their combined gain")
     per_row = rows.columns(len(nodes), width, height, CAPTION_HEIGHT)
     rankdir = "LR" if per_row >= len(nodes) else "TB"
-    graph = style.new_digraph(title, caption, "‖∂L/∂node‖" if legend else None, rankdir)
+    # The boxes are coloured by a norm (no sign): the legend shows that scale alone.
+    graph = style.new_digraph(title, caption, "‖∂L/∂node‖" if legend else None, rankdir, (0,))
     graph.attr(nodesep="0.3", ranksep="0.3")
     names = [f"n{i}" for i in shown] + ["loss"]
     for name, attributes in zip(names, nodes):
