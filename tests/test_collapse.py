@@ -261,3 +261,12 @@ def test_grouping_huge_and_infinite_gradients_warns_nothing() -> None:
         warnings.simplefilter("error")
         draw_graph(y, group_by="depth")
         draw_graph(y, group_by="layer")
+
+
+def test_grouping_a_tensor_graph_with_huge_gradients_warns_nothing() -> None:
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True, label="x")  # its gradient: 1e200 each
+    y = (x * 1e200).sum()
+    y.backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draw_graph(y, group_by="depth")

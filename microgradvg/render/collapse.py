@@ -108,7 +108,8 @@ class Flat:
                 if grad is None:  # no gradient yet
                     flows.append((math.nan, 0, False))
                     continue
-                passed = child.factor(index).vjp(grad)
+                with np.errstate(all="ignore"):  # NaN and ∞ in, NaN and ∞ drawn
+                    passed = child.factor(index).vjp(grad)
                 flows.append((norm(passed), gradient_sign(passed), True))
         size, sign, known = np.array(flows, float).reshape(-1, 3).T
         return None, size, sign, known.astype(bool)

@@ -83,9 +83,15 @@ def gradient_magnitude(grad: Any) -> float | None:
 
 
 def norm(array: Any) -> float:
-    """‖array‖ (Frobenius), scaled by its largest |element| first so that the squares
-    neither underflow nor overflow: a vanished gradient of 1e-170 is not drawn as 0."""
-    magnitudes = np.abs(np.asarray(array, dtype=float))
+    """‖array‖ (Frobenius), where it is tiny or huge scaled by its largest |element| first
+    so that the squares neither underflow nor overflow: a vanished gradient of 1e-170 is
+    not drawn as 0."""
+    values = np.asarray(array, dtype=float)
+    with np.errstate(over="ignore"):  # an overflowed square is scaled below
+        plain = float(np.linalg.norm(values))
+    if 1e-150 < plain < math.inf:  # no square that matters underflowed, none overflowed
+        return plain
+    magnitudes = np.abs(values)
     if magnitudes.size == 0:
         return 0.0
     largest = float(magnitudes.max())  # NaN if any element is NaN
