@@ -12,12 +12,11 @@ import graphviz
 
 from ..engine.graph import edges, topological_order
 from . import style
-from .collapse import check_grouping, collapsed_graph
+from .collapse import DRAWABLE_NODES, check_grouping, collapsed_graph
 from .nodes import as_array, gradient_sign, is_constant, is_scalar, node_attributes, norm
 
 DEFAULT_MAX_NODES = 60  # past this many nodes a graph is drawn grouped,
 MAX_DEPTH = 16  # and past this many edges deep (a long chain on one row is a sliver)
-DRAWABLE_NODES = 150  # the most nodes a grouped picture's caption suggests drawing one by one
 TENSOR_FACTORS = ("gain", "norm", "both")
 
 Roots = Any  # a node, or a list or tuple of nodes
