@@ -3,18 +3,20 @@ every label survives `dot`, and each path's sign is shown."""
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
-from graphs import nielsen_chain
+from graphs import nielsen_chain, residual_chain
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microgradvg import Value, chain
+from microgradvg import Tensor, Value, chain
 from microgradvg.render import draw_chain, draw_graph, save_svg, style
 from microgradvg.render.lines import FOLDED_ELEMENTS
 
@@ -128,3 +130,37 @@ def test_any_text_label_renders_through_dot(tmp_path_factory: pytest.TempPathFac
     y.backward()
     path = save_svg(draw_graph(y, title=title), tmp_path_factory.mktemp("labels") / "y.svg")
     ET.parse(path)  # well-formed XML, whatever the label held
+
+
+def test_a_huge_k_lists_no_more_paths_than_are_highlighted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """k = 10⁶ on 2³⁰ paths: listing them all to draw the top 8 took minutes."""
+    y, x = residual_chain(30)
+    found = chain(y, x)
+    asked: list[int] = []
+    listed = found.paths
+    monkeypatch.setattr(found, "paths", lambda k=None: asked.append(k) or listed(k))
+    source = draw_chain(found, k=10**6).source
+    assert asked == [100]
+    assert "the top 100 by size" in html.unescape(source)
+
+
+def test_a_tensor_chain_with_too_many_paths_to_rank_is_refused_by_draw_chain() -> None:
+    x = Tensor(np.array([0.5, 0.2]), requires_grad=True, label="x")
+    h = x
+    for _ in range(20):  # 2²⁰ paths, each computed to rank it
+        h = h + (h * 0.3).tanh()
+    y = (h * h).sum()
+    y.backward()
+    with pytest.raises(ValueError, match=r"^draw_chain: paths: there are .* draw_graph\(output\)"):
+        draw_chain(chain(y, x), k=3)
+
+
+def test_many_short_paths_on_their_graph_stay_within_the_budget() -> None:
+    """k = 30 of a residual chain's 32 paths: each highlighted edge names its first three
+    paths and how many more (29 names made a 5,903-px sliver), and the graph, as wide as
+    its longest highlighted path with those names, is laid out top to bottom."""
+    y, x = residual_chain(4)
+    source = draw_chain(chain(y, x), k=30).source
+    assert "rankdir=TB" in source
+    assert " more</FONT>" in source
+    assert max(len(names) for names in re.findall(r'POINT-SIZE="8">(#[^<]*)<', source)) <= 20

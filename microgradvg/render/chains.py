@@ -31,6 +31,9 @@ from .path_rows import draw_path_rows
 
 MAX_PATH_NODES = 60  # the nodes on the k paths drawn as a graph of their own
 SHOWN_PATHS = 8  # caption lines, one per path
+# The most paths highlighted: more would be unreadable, and listing k = 10⁶ of 2³⁰ paths to
+# draw 8 of them took minutes.
+MAX_PATHS = 100
 SHOWN_FACTORS = 12  # factors written out in one caption line; past that, the middle is "…"
 
 
@@ -62,6 +65,8 @@ def draw_chain(
       length are cut at the same places, so box j covers the same factors in every row,
       and in rows 2 … what path #1 also takes is faded ("same as #1"), so the run where
       a path goes its own way stands out.
+
+    At most the top 100 paths (MAX_PATHS) are highlighted, whatever `k`.
     """
     if not all(hasattr(chain, name) for name in ("paths", "output", "wrt")):
         raise TypeError(f"draw_chain: chain must be what chain(output, wrt) returns, got {type(chain).__name__}")
@@ -69,14 +74,20 @@ def draw_chain(
         raise ValueError(f"draw_chain: k must be an int, at least 1; got {k!r}")
     check_options("draw_chain", max_nodes, tensor_factor)
     style.check_rankdir("draw_chain", rankdir)
-    paths = list(chain.paths(k))
+    try:
+        paths = list(chain.paths(min(k, MAX_PATHS)))
+    except ValueError as error:  # a Tensor chain with too many paths to rank
+        raise ValueError(f"draw_chain: {error}; draw_graph(output) draws its graph instead") from error
     if not paths:
         raise ValueError("draw_chain: the chain has no path from wrt to the output")
     longest = max(len(path.values()) for path in paths)
     # Decided before listing the graph, which may be huge: paths too long for one row are
     # drawn as a line (one path) or as rows (several); several short paths too wide for a
     # row are drawn top to bottom.
-    wide = longest <= ROW_FACTORS and row_width(paths[0], tensor_factor) > MAX_ROW_WIDTH
+    # (Measured on the longest path, its edges naming the paths through them: k = 30 paths
+    # of a residual chain made 5,903 px when measured on the top one, without the names.)
+    widest = max(paths, key=lambda path: len(path.edges))
+    wide = longest <= ROW_FACTORS and row_width(widest, tensor_factor, len(paths)) > MAX_ROW_WIDTH
     if wide and len(paths) > 1:
         rankdir = "TB"
     if longest > ROW_FACTORS or wide and len(paths) == 1:

@@ -91,13 +91,15 @@ def draw_line(
     return graph
 
 
-def row_width(path: Any, tensor_factor: str) -> float:
-    """About how wide, in points, `path` is drawn on one row: its nodes' and edges' labels."""
+def row_width(path: Any, tensor_factor: str, paths: int = 1) -> float:
+    """About how wide, in points, `path` is drawn on one row among `paths` highlighted ones:
+    its nodes' and edges' labels, each edge naming the paths through it (at its longest)."""
     edges = list(path.edges)
     if not edges:
         return 0.0
+    ranks = list(range(1, max(paths, 2)))  # on every path but one: the most an edge names
     labels = [node_attributes(node, False, False)["label"] for node in path.nodes]
-    labels += [edge_attributes(child, slot, tensor_factor, [1])["label"] for child, slot in edges]
+    labels += [edge_attributes(child, slot, tensor_factor, ranks, paths)["label"] for child, slot in edges]
     return sum(text_size(label)[0] + 20.0 for label in labels)
 
 
