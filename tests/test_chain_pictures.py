@@ -164,3 +164,25 @@ def test_many_short_paths_on_their_graph_stay_within_the_budget() -> None:
     assert "rankdir=TB" in source
     assert " more</FONT>" in source
     assert max(len(names) for names in re.findall(r'POINT-SIZE="8">(#[^<]*)<', source)) <= 20
+
+
+def test_a_ten_thousand_character_label_is_cut_in_captions_boxes_and_groups() -> None:
+    """Labels are cut as in a node's box (60 characters), in a chain's caption, a folded
+    box's lines and a group's title: uncut, they made pictures 7,000 to 8,000 px wide."""
+    label = "x" * 10_000
+    a, b = Value(0.5, label), Value(0.3, label)
+    y = (a * b).tanh()
+    y.label = label
+    y.backward()
+    h = a
+    for _ in range(40):
+        h = (h * 1.1).tanh()
+        h.label = label
+    h.backward()
+    sources = [
+        draw_chain(chain(y, a)).source,
+        draw_chain(chain(h, a)).source,  # folded into boxes
+        draw_graph(y, group_by="neuron").source,  # the two leaves: one group, "leaf xxx…"
+    ]
+    for source in sources:
+        assert "x" * 61 not in source

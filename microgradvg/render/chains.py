@@ -26,7 +26,7 @@ from .lines import (
     product_text,
     row_width,
 )
-from .nodes import is_scalar
+from .nodes import MAX_LABEL, is_scalar
 from .path_rows import draw_path_rows
 
 MAX_PATH_NODES = 60  # the nodes on the k paths drawn as a graph of their own
@@ -224,9 +224,12 @@ def _name(chain: Any, node: Any, ids: dict[int, int] | None) -> str:
     """The chain's name for a node if it has one, else its label, else op and picture id."""
     namer = getattr(chain, "name", None)
     if callable(namer):
-        return str(namer(node))
-    where = f" (n{ids[id(node)]})" if ids is not None else ""
-    return node.label or f"{node.op or 'leaf'}{where}"
+        name = str(namer(node))
+    else:
+        where = f" (n{ids[id(node)]})" if ids is not None else ""
+        name = node.label or f"{node.op or 'leaf'}{where}"
+    # As in a node's box: a 10,000-character label made the caption 7,043 px wide.
+    return name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 1] + "…"
 
 
 def _quantity(value: Any) -> str:

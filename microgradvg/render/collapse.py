@@ -25,7 +25,15 @@ import graphviz
 import numpy as np
 
 from . import rows, style
-from .nodes import as_array, gradient_magnitude, gradient_sign, is_scalar, node_attributes, norm
+from .nodes import (
+    MAX_LABEL,
+    as_array,
+    gradient_magnitude,
+    gradient_sign,
+    is_scalar,
+    node_attributes,
+    norm,
+)
 
 PARAMETER_LABEL = re.compile(r"^L(\d+)\.(?:n(\d+)\.)?([A-Za-z]+)")
 INPUT_LABEL = re.compile(r"^x\d*$")
@@ -511,7 +519,7 @@ def _in_columns(
             column.attr(style="invis", label="")  # not the graph's caption again
             if k:
                 source, target = spine[top - 1], spine[top]
-                column.node(f"g{target}_in", label=f"→ from {names[source]}", **NOTE)
+                column.node(f"g{target}_in", label=f"→ from {names[source][:MAX_LABEL]}", **NOTE)
                 into = {key: value for key, value in steps.pop((source, target)).items() if key != "label"}
                 column.edge(f"g{target}_in", f"g{target}", **into)
             for g in spine[top:stop]:
@@ -522,7 +530,7 @@ def _in_columns(
                 placed.add(g)
             if stop < len(spine):
                 source, target = spine[stop - 1], spine[stop]
-                column.node(f"g{source}_out", label=f"to {names[target]} →", **NOTE)
+                column.node(f"g{source}_out", label=f"to {names[target][:MAX_LABEL]} →", **NOTE)
                 column.edge(f"g{source}", f"g{source}_out", **steps[(source, target)])
     edges.update(steps)
     return placed
@@ -618,7 +626,7 @@ def _group_attributes(name: str, groups: Sums, g: int, inside: int) -> dict[str,
             lines.append(f"{style.count(zeros)} of {style.count(members)} zero")
     if inside:
         lines.append(f"{style.count(inside)} edges inside")
-    title = f"<B>{style.escape(name)}</B> ×{style.count(members)}"
+    title = f"<B>{style.escape(name, MAX_LABEL)}</B> ×{style.count(members)}"
     return {
         "label": style.html_lines(title, *lines),
         "shape": "box3d",

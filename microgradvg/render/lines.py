@@ -29,6 +29,7 @@ ROW_FACTORS = 12  # a path up to this long is drawn on one row, inside its graph
 MAX_ROW_WIDTH = 1450.0  # if its row is estimated at most this wide, in points (~1,930 px)
 WRAP_NODES = 30  # a path with up to this many nodes is drawn node by node, wrapped
 FOLDED_ELEMENTS = 24  # boxes and nodes in a folded path
+NAME = 24  # characters of a node's name in a box
 ENDS = 3  # nodes kept whole at each end of a folded path
 # How dot lays out a wrapped line, in points, for choosing how many elements go on a row
 # (measured on rendered SVGs; tests/test_lines.py checks the width : height that comes out).
@@ -218,8 +219,9 @@ def box_attributes(
 
 
 def node_label(node: Any) -> str:
-    """A node's name in a box: its label, else its op, else "leaf"."""
-    return node.label or node.op or "leaf"
+    """A node's name in a box: its label, else its op, else "leaf" (at most 24 characters)."""
+    name = node.label or node.op or "leaf"
+    return name if len(name) <= NAME else name[: NAME - 1] + "…"
 
 
 def factors_text(count: int) -> str:
