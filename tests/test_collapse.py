@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from microgradvg import Tensor, Value, draw_graph
 from microgradvg.engine.graph import topological_order
 from microgradvg.render import collapse
+from microgradvg.render.flat import Flat, Sums
+from microgradvg.render.flat import links as group_links
 
 SPECIAL = st.sampled_from([0.0, -0.0, 1.0, -2.5, 1e-300, -1e300, math.inf, -math.inf, math.nan])
 NUMBERS = st.one_of(SPECIAL, st.floats(-10, 10))
@@ -88,9 +90,9 @@ def depth_keys(order: list[Any], roots: set[int], bands: int) -> list[str]:
 
 
 def check_against_reference(order: list[Any], codes: np.ndarray, names: list[str]) -> None:
-    flat = collapse.Flat(order)
+    flat = Flat(order)
     keys = [names[c] for c in codes.tolist()]
-    groups = collapse.Sums.of(codes, len(names), flat.magnitude, flat.sign, flat.known)
+    groups = Sums.of(codes, len(names), flat.magnitude, flat.sign, flat.known)
     for g, name in enumerate(names):
         want = totals([(size_of(n.grad), sign_of(n.grad)) for n, k in zip(order, keys) if k == name])
         got = {
@@ -121,7 +123,7 @@ def check_against_reference(order: list[Any], codes: np.ndarray, names: list[str
                 with np.errstate(all="ignore"):  # NaN and ∞ gradients
                     passed = child.factor(slot).vjp(np.asarray(child.grad.data))
                 edges.setdefault((source, target), []).append((None, size_of(passed), sign_of(passed)))
-    links, inside_count = collapse._links(flat, codes, len(names))
+    links, inside_count = group_links(flat, codes, len(names))
     assert {names[g]: int(n) for g, n in enumerate(inside_count) if n} == inside
     got_links = {(names[a], names[b]): link for (a, b), link in links.items()}
     assert list(got_links) == list(edges)  # in the order of their first edge
@@ -177,7 +179,7 @@ def value_graphs(draw: st.DrawFn) -> tuple[list[Any], list[Any]]:
 @settings(max_examples=300, deadline=None)
 def test_value_groups_by_depth_match_the_reference(graph: tuple[list[Any], list[Any]], bands: int) -> None:
     order, roots = graph
-    flat = collapse.Flat(order)
+    flat = Flat(order)
     alone = {flat.position[root] for root in roots}
     alone = alone if len(alone) <= collapse.ALONE_ROOTS else set()  # as collapsed_graph does
     codes, names = collapse._depth_groups(flat, flat.depths(), alone, bands)
@@ -189,7 +191,7 @@ def test_value_groups_by_depth_match_the_reference(graph: tuple[list[Any], list[
 @settings(max_examples=200, deadline=None)
 def test_value_groups_by_label_match_the_reference(graph: tuple[list[Any], list[Any]], mode: str) -> None:
     order, roots = graph
-    flat = collapse.Flat(order)
+    flat = Flat(order)
     alone = {flat.position[root] for root in roots}
     alone = alone if len(alone) <= collapse.ALONE_ROOTS else set()
     codes, names = collapse._label_groups(mode, flat, alone)
@@ -210,7 +212,7 @@ def test_tensor_groups_match_the_reference(data: st.DataObject) -> None:
     for node in order:
         if node.grad is not None and data.draw(st.booleans()):
             node.grad = Tensor(np.full(node.data.shape, data.draw(NUMBERS)))
-    flat = collapse.Flat(order)
+    flat = Flat(order)
     for bands in collapse.DEPTH_BANDS:
         codes, names = collapse._depth_groups(flat, flat.depths(), {len(order) - 1}, bands)
         check_against_reference(order, codes, names)
@@ -227,11 +229,11 @@ def test_tiny_and_huge_gradients_keep_their_size() -> None:
         for node in topological_order(y):
             node.grad = np.full(np.shape(node.data), size)
         order = topological_order(y)
-        flat = collapse.Flat(order)
+        flat = Flat(order)
         assert all(math.isclose(m, size * math.sqrt(np.size(n.data)), rel_tol=1e-9)
                    for m, n in zip(flat.magnitude, order))
         codes = np.zeros(len(order), np.intp)  # all in one group
-        sums = collapse.Sums.of(codes, 1, flat.magnitude, flat.sign, flat.known)
+        sums = Sums.of(codes, 1, flat.magnitude, flat.sign, flat.known)
         elements = sum(np.size(node.data) for node in order)
         assert math.isclose(sums.norm(0) or 0.0, size * math.sqrt(elements), rel_tol=1e-9)
         assert "grad 0" not in draw_graph(y, group_by="depth").source
@@ -246,7 +248,7 @@ def test_a_band_one_depth_deep_at_the_end_keeps_its_ops_apart() -> None:
         h = (h * 1.5).tanh()
     outputs = [h + float(i) if i % 2 else h * float(i) for i in range(11)]  # depth 13
     order = topological_order(*outputs)
-    flat = collapse.Flat(order)
+    flat = Flat(order)
     _, names = collapse._depth_groups(flat, flat.depths(), set(), 6)
     assert "depth 13–13" not in names
     assert {"depth 13 · +", "depth 13 · *"} <= set(names)

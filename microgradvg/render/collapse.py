@@ -6,9 +6,9 @@ grouped by layer and op, by neuron, or — for graphs without such labels — by
 Each group shows its size and gradient norm; each edge between groups, how many edges it
 stands for and the norm of their factors.
 
-A graph of a million nodes must collapse in a second or two, so the graph is first laid
-out as flat arrays (`Flat`, one pass in Python) and the groups and the edges between them
-are summed by numpy, not node by node.
+A graph of a million nodes must collapse in a second or two, so the graph is first read
+into flat arrays and the groups and the edges between them are summed by numpy (`flat`);
+where the groups go, in rows or in columns, is `group_layout`'s.
 """
 
 from __future__ import annotations
@@ -17,23 +17,16 @@ import itertools
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any
 
 import graphviz
 import numpy as np
 
+from . import group_layout as layout
 from . import rows, style
-from .nodes import (
-    MAX_LABEL,
-    as_array,
-    gradient_magnitude,
-    gradient_sign,
-    is_scalar,
-    node_attributes,
-    norm,
-)
+from .flat import Flat, Link, Sums
+from .flat import links as group_links
+from .nodes import MAX_LABEL, node_attributes
 
 PARAMETER_LABEL = re.compile(r"^L(\d+)\.(?:n(\d+)\.)?([A-Za-z]+)")
 INPUT_LABEL = re.compile(r"^x\d*$")
@@ -50,130 +43,8 @@ DEPTH_BANDS = (12, 6, 3, 1)  # how many bands of depth to try, finest first
 MAX_ROW_RANKS = 9  # a grouped view with more ranks than this is laid out top to bottom
 KINDS = {"w": "weights", "b": "biases"}
 ALONE_ROOTS = 10  # at most this many roots are drawn each on its own
-NOTE = {"shape": "plaintext", "fontsize": "9", "fontcolor": style.INK}  # "to …", "from …"
-CAPTION_HEIGHT = 130.0  # points: a grouped view's caption and legend, for the snake's rows
 
 Key = str
-PARENTS, GRAD, LOCAL_DERIVATIVES = (attrgetter(name) for name in ("parents", "grad", "local_derivatives"))
-
-
-class Flat:
-    """A graph in topological order as flat arrays: for edge e (children in order, each
-    child's parents in slot order) its `parent` and `child` positions, and for every node its
-    gradient's size and sign. A Value graph is read off its nodes by C-level iterators (map,
-    chain), with no Python code run per node or edge: a million edges take a tenth of a
-    second. (A Tensor graph, whose gradients are arrays, is read node by node; it is small.)"""
-
-    def __init__(self, order: Sequence[Any]) -> None:
-        self.order = order
-        # Nodes hash by identity (neither engine defines __eq__), so they key the dict.
-        self.position = position = dict(zip(order, range(len(order))))
-        self.counts = np.fromiter(map(len, map(PARENTS, order)), np.intp, len(order))
-        edges = int(self.counts.sum())
-        self.parent = np.fromiter(
-            map(position.__getitem__, itertools.chain.from_iterable(map(PARENTS, order))), np.intp, edges
-        )
-        self.child = np.repeat(np.arange(len(order)), self.counts)
-        self.scalar = is_scalar(order[0])
-        if self.scalar:  # every gradient is a float: read them at once
-            grads = np.fromiter(map(GRAD, order), float, len(order))
-            # NaN has no sign: 0, as gradient_sign gives it.
-            self.magnitude, self.sign = np.abs(grads), np.nan_to_num(np.sign(grads))
-            self.known = np.ones(len(order), bool)
-        else:
-            sizes = [gradient_magnitude(node.grad) for node in order]
-            self.known = np.array([size is not None for size in sizes], bool)
-            self.magnitude = np.array([math.nan if s is None else s for s in sizes], float)
-            self.sign = np.array([gradient_sign(node.grad) for node in order], float)
-
-    def depths(self) -> list[int]:
-        """The longest path from a leaf to each node, in edges."""
-        depth = [0] * len(self.order)
-        parents, e = self.parent.tolist(), 0
-        for i, count in enumerate(self.counts.tolist()):
-            if count == 1:  # most ops have one or two parents: no slice, no max()
-                depth[i] = depth[parents[e]] + 1
-            elif count == 2:
-                depth[i] = max(depth[parents[e]], depth[parents[e + 1]]) + 1
-            elif count:
-                depth[i] = max(depth[p] for p in parents[e:e + count]) + 1
-            e += count
-        return depth
-
-    def edge_flows(self) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
-        """Per edge: its factor (Values; None for Tensors), the size and sign of the gradient
-        flowing along it (factor · the child's gradient; a Tensor factor's VJP), and whether
-        that gradient is known."""
-        order = self.order
-        if self.scalar:
-            factors = itertools.chain.from_iterable(map(LOCAL_DERIVATIVES, order))
-            factor = np.fromiter(factors, float, self.parent.size)
-            with np.errstate(over="ignore", invalid="ignore"):  # 1e300 · 1e300, 0 · ∞
-                signed = factor * np.fromiter(map(GRAD, order), float, len(order))[self.child]
-            sign = np.nan_to_num(np.sign(signed))
-            return factor, np.abs(signed), sign, np.ones(factor.size, bool)
-        flows: list[tuple[float, int, bool]] = []  # (size, sign, known) of each edge's gradient
-        for child in order:
-            grad = as_array(child.grad)
-            for index in range(len(child.parents)):
-                if grad is None:  # no gradient yet
-                    flows.append((math.nan, 0, False))
-                    continue
-                with np.errstate(all="ignore"):  # NaN and ∞ in, NaN and ∞ drawn
-                    passed = child.factor(index).vjp(grad)
-                flows.append((norm(passed), gradient_sign(passed), True))
-        size, sign, known = np.array(flows, float).reshape(-1, 3).T
-        return None, size, sign, known.astype(bool)
-
-
-@dataclass
-class Sums:
-    """Totals over the members of each group (or the edges of each link), index by index:
-    how many, how many with no gradient, how many with a zero one, the norm √Σ|g|² of the
-    known ones, max |g|, and the one sign their nonzero gradients share (0 when they
-    differ, or when there are none)."""
-
-    members: np.ndarray
-    unknown: np.ndarray
-    zeros: np.ndarray
-    norms: np.ndarray
-    largest: np.ndarray
-    sign: np.ndarray
-
-    @classmethod
-    def of(cls, codes: np.ndarray, size: int, magnitude: np.ndarray, sign: np.ndarray,
-           known: np.ndarray) -> Sums:
-        """Sum `magnitude`/`sign` (of gradients; NaN counts as nonzero) by `codes` into `size` totals."""
-        def total(weights: Any = None) -> np.ndarray:
-            return np.bincount(codes, weights, minlength=size)
-
-        nonzero = known & (magnitude != 0.0)
-        largest = np.zeros(size)
-        np.fmax.at(largest, codes[nonzero], magnitude[nonzero])
-        kinds = [total(nonzero & (sign == s)) > 0 for s in (1, -1, 0)]
-        one = (kinds[0].astype(int) + kinds[1] + kinds[2]) == 1
-        return cls(
-            members=total().astype(int),
-            unknown=total(~known).astype(int),
-            zeros=total(known & (magnitude == 0.0)).astype(int),
-            norms=grouped_norms(codes, size, np.where(nonzero, magnitude, 0.0), largest),
-            largest=largest,
-            sign=np.where(one & kinds[0], 1, np.where(one & kinds[1], -1, 0)),
-        )
-
-    def norm(self, i: int) -> float | None:
-        """The gradient norm of group i, √Σ|g|² (None if no member has a gradient)."""
-        return None if self.unknown[i] == self.members[i] else float(self.norms[i])
-
-
-def grouped_norms(codes: np.ndarray, size: int, values: np.ndarray, largest: np.ndarray) -> np.ndarray:
-    """√Σ values² by `codes` into `size` totals, each group's values scaled by its `largest`
-    |value| first, so that the squares neither underflow (gradients of 1e-170 are not 0)
-    nor overflow; NaN if a value is NaN, ∞ if one is infinite."""
-    scale = np.where(np.isfinite(largest) & (largest > 0.0), largest, 1.0)
-    with np.errstate(over="ignore", invalid="ignore"):  # ∞ and NaN give ∞ and NaN, as they should
-        ratio = values / scale[codes]
-        return scale * np.sqrt(np.bincount(codes, ratio * ratio, minlength=size))
 
 
 def check_grouping(group_by: str) -> None:
@@ -273,20 +144,6 @@ def _choose(
 Grouping = tuple[np.ndarray, list[Key]]
 
 
-def _ranks(groups: int, links: list[tuple[int, int]]) -> int:
-    """How many ranks the groups take: 1 + the longest chain of links (cycles cut)."""
-    rank = [0] * groups
-    for _ in range(groups):
-        changed = False
-        for parent, child in links:
-            if rank[parent] + 1 > rank[child] and rank[parent] < groups:
-                rank[child] = rank[parent] + 1
-                changed = True
-        if not changed:
-            break
-    return 1 + max(rank, default=0)
-
-
 def _op_edges(flat: Flat) -> int:
     """How many edges join two op nodes (neither a leaf)."""
     return int(np.count_nonzero(flat.counts[flat.parent] > 0))
@@ -374,51 +231,6 @@ def _depth_groups(flat: Flat, depths: list[int], root_ids: set[int], bands: int)
     return codes[inverse.reshape(-1)], names
 
 
-@dataclass
-class Link:
-    """The edges from one group to another: how many, √Σ factor² and Σ factor (Values), and
-    the gradient flowing along them: its norm (None if unknown) and its one sign (0: mixed)."""
-
-    edges: int
-    factor_norm: float
-    factor_sum: float
-    flow: float | None
-    sign: int
-
-
-def _links(flat: Flat, codes: np.ndarray, groups: int) -> tuple[dict[tuple[int, int], Link], np.ndarray]:
-    """The links between groups, in order of their first edge, and the edges inside each group."""
-    source, target = codes[flat.parent], codes[flat.child]
-    inside = source == target
-    inside_count = np.bincount(target[inside], minlength=groups)
-    between = ~inside
-    factor, flow, sign, known = flat.edge_flows()
-    pair = source[between] * groups + target[between]
-    unique, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    sums = Sums.of(inverse, unique.size, flow[between], sign[between], known[between])
-    factor_norm: np.ndarray = np.zeros(unique.size)
-    factor_sum: np.ndarray = np.zeros(unique.size)
-    if factor is not None:
-        factor = factor[between]
-        largest = np.zeros(unique.size)
-        np.fmax.at(largest, inverse, np.abs(factor))
-        factor_norm = grouped_norms(inverse, unique.size, factor, largest)
-        with np.errstate(invalid="ignore"):  # ∞ − ∞
-            factor_sum = np.bincount(inverse, factor, minlength=unique.size)
-    links = {}
-    for j in np.argsort(first, kind="stable").tolist():
-        edges = int(sums.members[j])
-        links[(int(unique[j] // groups), int(unique[j] % groups))] = Link(
-            edges=edges,
-            factor_norm=float(factor_norm[j]),
-            factor_sum=float(factor_sum[j]),
-            flow=sums.norm(j),
-            sign=int(sums.sign[j]),
-        )
-    return links, inside_count
-
-
 def _draw(
     flat: Flat,
     grouping: Grouping,
@@ -431,13 +243,13 @@ def _draw(
     drawable: bool,
 ) -> graphviz.Digraph:
     """The grouped picture: one box per group (a group of one drawn as its node), one edge per
-    link, laid out in a row, top to bottom, in snaking rows or in columns (`_in_columns`)."""
+    link, laid out in a row, top to bottom, in snaking rows or in columns (`group_layout.in_columns`)."""
     codes, names = grouping
     order = flat.order
     groups = Sums.of(codes, len(names), flat.magnitude, flat.sign, flat.known)
     first = np.full(len(names), len(order))
     np.minimum.at(first, codes, np.arange(len(order)))
-    links, inside = _links(flat, codes, len(names))
+    links, inside = group_links(flat, codes, len(names))
     caption = (
         f"collapsed {style.count(len(order))} nodes into {style.count(len(names))} groups "
         f"({DESCRIPTIONS[mode]})"
@@ -457,11 +269,11 @@ def _draw(
     # A long spine of groups (bands of depth along a chain; layer after layer of a deep
     # network, fed by its weights) snakes in rows, near 3:2; other graphs with many ranks in
     # a row read better top to bottom.
-    spine = _spine(len(names), list(links)) if len(names) > MAX_ROW_RANKS else None
+    spine = layout.spine(len(names), list(links)) if len(names) > MAX_ROW_RANKS else None
     if rankdir == "auto":
-        ranks = _ranks(len(names), list(links))
+        ranks = layout.ranks(len(names), list(links))
         # A row of ranks too wide for the budget reads better top to bottom too.
-        wide = ranks * _element_size(nodes, list(edges.values()))[0] > rows.LIMIT
+        wide = ranks * layout.element_size(nodes, list(edges.values()))[0] > rows.LIMIT
         rankdir = "TB" if spine is not None or ranks > MAX_ROW_RANKS or wide else "LR"
     graph = style.new_digraph(title, [caption, note], what if legend else None, rankdir, (1, -1, 0))
     placed: set[int] = set()
@@ -472,117 +284,19 @@ def _draw(
         if not edges:  # a chain of groups: in rows
             snake = list(steps.values())
         elif len(set(feeding)) == len(feeding):  # a deep network, each layer fed its weights
-            placed = _in_columns(graph, nodes, names, spine, edges, steps)
+            placed = layout.in_columns(graph, nodes, names, spine, edges, steps)
         else:  # one group feeds many (all leaves, by depth): one column, top to bottom
             edges.update(steps)
     for g, attributes in enumerate(nodes):
         if g not in placed:
             graph.node(f"g{g}", **attributes)
     if spine is not None and snake:
-        width, height = _element_size([nodes[g] for g in spine], snake)
-        per_row = rows.columns(len(spine), width, height, CAPTION_HEIGHT)
+        width, height = layout.element_size([nodes[g] for g in spine], snake)
+        per_row = rows.columns(len(spine), width, height, layout.CAPTION_HEIGHT)
         rows.snake(graph, [f"g{g}" for g in spine], per_row, lambda i: snake[i - 1])
     for (source, target), attributes in edges.items():
         graph.edge(f"g{source}", f"g{target}", **attributes)
     return graph
-
-
-def _in_columns(
-    graph: graphviz.Digraph,
-    nodes: list[dict[str, str]],
-    names: list[Key],
-    spine: list[int],
-    edges: dict[tuple[int, int], dict[str, str]],
-    steps: dict[tuple[int, int], dict[str, str]],
-) -> set[int]:
-    """Lay a long spine fed by side groups (a deep network: layer after layer, each fed by
-    its weights and biases) out in columns, like a newspaper's, near 3:2: each column a
-    cluster of whole layers, read top to bottom and left to right; the step from the foot
-    of a column to the top of the next is an arrow out to a note "to …" and one in from a
-    note "from …". Moves every step but those jumps into `edges` (drawn by the caller);
-    returns the groups it drew."""
-    width, box_height = _element_size([nodes[g] for g in spine], list(steps.values()))
-    # Top to bottom, dot gives each edge label a rank of its own: a step is box, label and gaps.
-    label_height = max(rows.text_size(edge["label"])[1] for edge in steps.values())
-    height = box_height + label_height + 25.0
-    sides: dict[int, list[int]] = {}
-    for source, target in edges:
-        sides.setdefault(target, []).append(source)
-    side_width = _element_size([nodes[s] for s, _ in edges], [])[0]
-    width = max(width, max(len(fed) for fed in sides.values()) * side_width)
-    per_column = rows.columns(len(spine), width, height, CAPTION_HEIGHT, across=False)
-    tops = _column_tops(spine, set(sides), per_column)
-    placed: set[int] = set()
-    # Defined before any other node, the clusters keep their order: left to right.
-    for k, (top, stop) in enumerate(zip(tops, [*tops[1:], len(spine)])):
-        with graph.subgraph(name=f"cluster_column{k}") as column:
-            column.attr(style="invis", label="")  # not the graph's caption again
-            if k:
-                source, target = spine[top - 1], spine[top]
-                column.node(f"g{target}_in", label=f"→ from {names[source][:MAX_LABEL]}", **NOTE)
-                into = {key: value for key, value in steps.pop((source, target)).items() if key != "label"}
-                column.edge(f"g{target}_in", f"g{target}", **into)
-            for g in spine[top:stop]:
-                for side in sides.get(g, []):
-                    column.node(f"g{side}", **nodes[side])
-                    placed.add(side)
-                column.node(f"g{g}", group=f"column{k}", **nodes[g])  # straight down the column
-                placed.add(g)
-            if stop < len(spine):
-                source, target = spine[stop - 1], spine[stop]
-                column.node(f"g{source}_out", label=f"to {names[target][:MAX_LABEL]} →", **NOTE)
-                column.edge(f"g{source}", f"g{source}_out", **steps[(source, target)])
-    edges.update(steps)
-    return placed
-
-
-def _column_tops(spine: list[int], fed: set[int], per_column: int) -> list[int]:
-    """Where each column of a spine starts (positions): about every `per_column` groups, at
-    the nearest group fed by side groups (a layer's first op), never at the last one."""
-    starts = [i for i, g in enumerate(spine) if g in fed and 0 < i < len(spine) - 1]
-    tops = [0]
-    for wanted in range(per_column, len(spine) - 1, per_column):
-        best = min(starts, key=lambda i: abs(i - wanted), default=None)
-        if best is not None and best > tops[-1]:
-            tops.append(best)
-    return tops
-
-
-def _spine(groups: int, links: list[tuple[int, int]]) -> list[int] | None:
-    """The longest chain of groups through the links, if every other group only feeds it
-    (no link into it, every link out of it into the chain); None otherwise, or on a cycle."""
-    into: list[list[int]] = [[] for _ in range(groups)]
-    waiting = [0] * groups
-    for source, target in links:
-        into[target].append(source)
-        waiting[target] += 1
-    ready = [g for g in range(groups) if not waiting[g]]
-    length, before = [1] * groups, [-1] * groups
-    order = []
-    out: list[list[int]] = [[] for _ in range(groups)]
-    for source, target in links:
-        out[source].append(target)
-    while ready:  # Kahn's order, with the longest chain into each group
-        g = ready.pop()
-        order.append(g)
-        for target in out[g]:
-            if length[g] + 1 > length[target]:
-                length[target], before[target] = length[g] + 1, g
-            waiting[target] -= 1
-            if not waiting[target]:
-                ready.append(target)
-    if len(order) < groups:
-        return None  # a cycle
-    end = max(range(groups), key=lambda g: (length[g], g))
-    spine = [end]
-    while before[spine[-1]] >= 0:
-        spine.append(before[spine[-1]])
-    spine.reverse()
-    if len(spine) > 1 and len(into[spine[1]]) > 1:
-        spine.pop(0)  # one of several inputs to the first op (weights, biases, inputs): a side one
-    on = set(spine)
-    side = all(not into[g] and all(t in on for t in out[g]) for g in range(groups) if g not in on)
-    return spine if side else None
 
 
 def _link_attributes(link: Link, groups: Sums, source: int, target: int, scalar: bool) -> dict[str, str]:
@@ -600,14 +314,6 @@ def _link_attributes(link: Link, groups: Sums, source: int, target: int, scalar:
     if look.style != "solid":
         attributes["style"] = look.style
     return attributes
-
-
-def _element_size(nodes: list[dict[str, str]], edges: list[dict[str, str]]) -> tuple[float, float]:
-    """The place one group and its edge take in a snake, in points (wide: beside, tall: above)."""
-    boxes = [rows.text_size(node["label"]) for node in nodes]
-    labels = [rows.text_size(edge["label"]) for edge in edges]
-    width = max(w for w, _ in boxes) + max((w for w, _ in labels), default=0.0) + 40.0
-    return width, max(h for _, h in boxes) + 40.0
 
 
 def _group_attributes(name: str, groups: Sums, g: int, inside: int) -> dict[str, str]:
