@@ -55,14 +55,14 @@ def totals(items: list[tuple[float | None, int]]) -> dict[str, Any]:
     """What a group (or link) shows of its members' (size, sign): counts, norm, max, sign."""
     known = [(m, s) for m, s in items if m is not None]
     nonzero = [(m, s) for m, s in known if m != 0.0]  # NaN is not zero
-    finite_or_inf = [m for m, _ in nonzero if not math.isnan(m)]
+    nan = any(math.isnan(m) for m, _ in nonzero)
     signs = {s for _, s in nonzero}
     return {
         "members": len(items),
         "unknown": len(items) - len(known),
         "zeros": len(known) - len(nonzero),
         "norm": None if not known else length([m for m, _ in nonzero]),
-        "largest": max(finite_or_inf, default=0.0),
+        "largest": math.nan if nan else max((m for m, _ in nonzero), default=0.0),
         "sign": signs.pop() if len(signs) == 1 else 0,
     }
 
@@ -273,3 +273,14 @@ def test_grouping_a_tensor_graph_with_huge_gradients_warns_nothing() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         draw_graph(y, group_by="depth")
+
+
+def test_a_group_of_nan_gradients_shows_nan_not_a_largest_of_zero() -> None:
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(20):
+        y = (y * math.nan).tanh()
+    y.backward()
+    source = draw_graph(y, group_by="depth").source
+    assert "max |grad| nan" in source
+    assert "max |grad| 0<" not in source

@@ -92,7 +92,7 @@ class Flat:
 class Sums:
     """Totals over the members of each group (or the edges of each link), index by index:
     how many, how many with no gradient, how many with a zero one, the norm √Σ|g|² of the
-    known ones, max |g|, and the one sign their nonzero gradients share (0 when they
+    known ones, max |g| (both NaN if one |g| is), and the one sign their nonzero gradients share (0 when they
     differ, or when there are none)."""
 
     members: np.ndarray
@@ -114,11 +114,14 @@ class Sums:
         np.fmax.at(largest, codes[nonzero], magnitude[nonzero])
         kinds = [total(nonzero & (sign == s)) > 0 for s in (1, -1, 0)]
         one = (kinds[0].astype(int) + kinds[1] + kinds[2]) == 1
+        norms = grouped_norms(codes, size, np.where(nonzero, magnitude, 0.0), largest)
+        # NaN in a group makes its max NaN, as it makes its norm: all NaN showed "max |grad| 0".
+        largest[total(known & np.isnan(magnitude)) > 0] = np.nan
         return cls(
             members=total().astype(int),
             unknown=total(~known).astype(int),
             zeros=total(known & (magnitude == 0.0)).astype(int),
-            norms=grouped_norms(codes, size, np.where(nonzero, magnitude, 0.0), largest),
+            norms=norms,
             largest=largest,
             sign=np.where(one & kinds[0], 1, np.where(one & kinds[1], -1, 0)),
         )
