@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .nodes import as_array, gradient_magnitude, gradient_sign, is_scalar, norm
+from .nodes import as_array, is_constant, is_scalar
 
 PARENTS, GRAD, LOCAL_DERIVATIVES = (attrgetter(name) for name in ("parents", "grad", "local_derivatives"))
 
@@ -24,7 +24,7 @@ class Flat:
     child's parents in slot order) its `parent` and `child` positions, and for every node its
     gradient's size and sign. A Value graph is read off its nodes by C-level iterators (map,
     chain), with no Python code run per node or edge: a million edges take a tenth of a
-    second. (A Tensor graph, whose gradients are arrays, is read node by node; it is small.)"""
+    second. A Tensor graph's gradients are arrays: read shape by shape (`array_gradients`).)"""
 
     def __init__(self, order: Sequence[Any]) -> None:
         self.order = order
@@ -43,10 +43,7 @@ class Flat:
             self.magnitude, self.sign = np.abs(grads), np.nan_to_num(np.sign(grads))
             self.known = np.ones(len(order), bool)
         else:
-            sizes = [gradient_magnitude(node.grad) for node in order]
-            self.known = np.array([size is not None for size in sizes], bool)
-            self.magnitude = np.array([math.nan if s is None else s for s in sizes], float)
-            self.sign = np.array([gradient_sign(node.grad) for node in order], float)
+            self.magnitude, self.sign, self.known = array_gradients(list(map(GRAD, order)))
 
     def depths(self) -> list[int]:
         """The longest path from a leaf to each node, in edges."""
@@ -62,10 +59,12 @@ class Flat:
             e += count
         return depth
 
-    def edge_flows(self) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+    def edge_flows(self, wanted: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
         """Per edge: its factor (Values; None for Tensors), the size and sign of the gradient
         flowing along it (factor · the child's gradient; a Tensor factor's VJP), and whether
-        that gradient is known."""
+        that gradient is known. A Tensor edge's VJP is a rule's call (tens of µs): only the
+        `wanted` edges (those between groups) into a Tensor that requires grad are pulled
+        through theirs; the rest carry no known gradient."""
         order = self.order
         if self.scalar:
             factors = itertools.chain.from_iterable(map(LOCAL_DERIVATIVES, order))
@@ -74,18 +73,64 @@ class Flat:
                 signed = factor * np.fromiter(map(GRAD, order), float, len(order))[self.child]
             sign = np.nan_to_num(np.sign(signed))
             return factor, np.abs(signed), sign, np.ones(factor.size, bool)
-        flows: list[tuple[float, int, bool]] = []  # (size, sign, known) of each edge's gradient
-        for child in order:
+        # backward() sends no gradient into a Tensor that does not require grad (an input
+        # batch, a constant): such an edge carries none, as in the full picture.
+        needed = np.fromiter((not is_constant(node) for node in order), bool, len(order))
+        slots = np.arange(self.parent.size) - np.repeat(np.cumsum(self.counts) - self.counts, self.counts)
+        passed: list[Any] = [None] * self.parent.size  # no gradient yet, or not asked for
+        for e in np.flatnonzero(wanted & needed[self.parent]).tolist():
+            child = order[self.child[e]]
             grad = as_array(child.grad)
-            for index in range(len(child.parents)):
-                if grad is None:  # no gradient yet
-                    flows.append((math.nan, 0, False))
-                    continue
+            if grad is not None:
                 with np.errstate(all="ignore"):  # NaN and ∞ in, NaN and ∞ drawn
-                    passed = child.factor(index).vjp(grad)
-                flows.append((norm(passed), gradient_sign(passed), True))
-        size, sign, known = np.array(flows, float).reshape(-1, 3).T
-        return None, size, sign, known.astype(bool)
+                    passed[e] = child.factor(int(slots[e])).vjp(grad)
+        size, sign, known = array_gradients(passed)
+        return None, size, sign, known
+
+
+def array_gradients(grads: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(‖g‖, sign, known) of each gradient, an array or a Tensor (None: not known), as
+    `nodes.norm` and `nodes.gradient_sign` give them one by one, but for all the gradients of
+    one shape at once, as the rows of one matrix: a long chain has a handful of shapes."""
+    count = len(grads)
+    size, sign, known = np.full(count, math.nan), np.zeros(count), np.zeros(count, bool)
+    arrays: list[Any] = [None] * count
+    rows_of: dict[tuple[int, ...], list[int]] = {}
+    for i, grad in enumerate(grads):
+        array = as_array(grad)
+        if array is not None:
+            arrays[i] = array
+            rows_of.setdefault(array.shape, []).append(i)
+    for rows in rows_of.values():
+        matrix = np.array([arrays[i] for i in rows], dtype=float).reshape(len(rows), -1)
+        known[rows] = True
+        if matrix.shape[1] == 0:
+            size[rows], sign[rows] = 0.0, 0
+            continue
+        size[rows] = row_norms(matrix)
+        # The least and the largest element say the sign (NaN spreads to both, and is 0).
+        low, high = matrix.min(axis=1), matrix.max(axis=1)
+        sign[rows] = np.where(low >= 0, (high > 0).astype(int), -(high <= 0).astype(int))
+    return size, sign, known
+
+
+def row_norms(matrix: np.ndarray) -> np.ndarray:
+    """‖row‖ of each row, as `nodes.norm`: scaled by its largest |element| first where the
+    plain norm underflowed or overflowed."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        plain = np.linalg.norm(matrix, axis=1)
+    odd = ~((plain > 1e-150) & (plain < math.inf))
+    if odd.any():
+        magnitudes = np.abs(matrix[odd])
+        largest = magnitudes.max(axis=1)  # NaN if any element is
+        usable = (largest > 0) & np.isfinite(largest)
+        scaled = largest.copy()
+        with np.errstate(invalid="ignore"):
+            scaled[usable] = largest[usable] * np.linalg.norm(
+                magnitudes[usable] / largest[usable, None], axis=1
+            )
+        plain[odd] = scaled
+    return plain
 
 
 @dataclass
@@ -159,7 +204,7 @@ def links(flat: Flat, codes: np.ndarray, groups: int) -> tuple[dict[tuple[int, i
     inside = source == target
     inside_count = np.bincount(target[inside], minlength=groups)
     between = ~inside
-    factor, flow, sign, known = flat.edge_flows()
+    factor, flow, sign, known = flat.edge_flows(between)
     pair = source[between] * groups + target[between]
     unique, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)

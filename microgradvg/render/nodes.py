@@ -107,11 +107,13 @@ def gradient_sign(grad: Any) -> int:
     if isinstance(grad, (int, float)):
         return 1 if grad > 0 else -1 if grad < 0 else 0
     array = as_array(grad)
-    if array is None or array.size == 0 or np.isnan(array).any():
+    if array is None or array.size == 0:
         return 0
-    if (array >= 0).all():
-        return 1 if (array > 0).any() else 0
-    return -1 if (array <= 0).all() else 0
+    # Two reductions, not four: the least and the largest element say it (NaN spreads to both).
+    low, high = array.min(), array.max()
+    if low >= 0:
+        return 1 if high > 0 else 0
+    return -1 if high <= 0 else 0
 
 
 def is_constant(node: Any) -> bool:
