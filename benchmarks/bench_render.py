@@ -11,7 +11,7 @@
    — budget 5 s each; with the picture's size in px.
 4. Networks: `draw_graph` + dot on the scalar MLP(784, [30, 10]) over 1, 10 and 100 digits
    (47,000 to 4.7 million edges, grouped by layer) and on deep narrow relu networks of 6, 12 and 30
-   hidden layers (grouped, in columns) — budget 5 s each.
+   hidden layers (grouped, in columns), and Tensor chains of 10³ to 10⁶ nodes — budget 5 s each.
 
 Each is run `--repeats` times (the sizes past 10⁴ nodes once); medians are printed with each
 stage, and as a ratio to the anchor measured in the same run: `dot -Tsvg` on a one-node graph
@@ -37,9 +37,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import graphviz
+import numpy as np
 
 from microgradvg.data import load_embedded
 from microgradvg.engine.graph import topological_order
+from microgradvg.engine.tensor import Tensor
 from microgradvg.engine.value import Value
 from microgradvg.flow.speeds import layer_flow
 from microgradvg.inspection.chain import chain
@@ -52,6 +54,7 @@ SIZE_BUDGET = 5.0  # seconds, the pictures issue's budget at every size
 SIZES = (5, 50, 500, 5_000, 50_000, 500_000, 1_000_001)
 DIGITS = (1, 10, 100)  # MLP(784, [30, 10]) graphs of 47,000 to 4.7 million edges
 DEPTHS = (6, 12, 30)  # hidden layers of the deep narrow networks
+TENSOR_NODES = (1_000, 100_000, 1_000_000)  # Tensor chains, for the grouping of array gradients
 NIELSEN = [784, 30, 30, 30, 30, 10]
 
 
@@ -139,14 +142,15 @@ def sizes_table(out: Path, largest: int, repeats: int) -> bool:
 
 def networks_table(out: Path, largest: int) -> bool:
     """draw_graph + dot on the scalar MLP(784, [30, 10]) over more and more digits (one graph
-    of about 25,000 nodes a digit, grouped by layer), and on deep narrow networks (grouped by
-    layer, in columns); True if any is over budget."""
+    of about 25,000 nodes a digit, grouped by layer), on deep narrow networks (grouped by
+    layer, in columns) and on Tensor chains up to 10⁶ nodes; True if any is over budget."""
     print("\nnetworks: draw_graph + dot, seconds (one run), and the picture in px")
     over = False
     cases = [
         (f"MLP(784, [30, 10]), {d} digit{'' if d == 1 else 's'}", lambda d=d: scalar_loss(d)) for d in DIGITS
     ]
     cases += [(f"MLP(2, [4] × {h} + [1])", lambda h=h: deep_loss(h)) for h in DEPTHS]
+    cases += [(f"Tensor chain, {n:,} nodes", lambda n=n: tensor_chain(n)) for n in TENSOR_NODES]
     for name, build in cases:
         with paused_collector():
             loss = build()
@@ -236,6 +240,16 @@ def scalar_loss(digits: int = 1) -> Value:
         assert isinstance(outputs, list)
         terms += [(o - (1.0 if j == label else 0.0)) ** 2 for j, o in enumerate(outputs)]
     return Value.sum(terms)
+
+
+def tensor_chain(nodes: int) -> Tensor:
+    """Σ of x → (·1.0001 → tanh) repeated, x of shape (4,): about `nodes` Tensor nodes (each
+    step records a constant 1.0001 too), before backward."""
+    x = Tensor(np.linspace(-1.0, 1.0, 4), requires_grad=True, label="x")
+    y = x
+    for _ in range(max(1, nodes // 3)):
+        y = (y * 1.0001).tanh()
+    return y.sum()
 
 
 def deep_loss(hidden: int) -> Value:

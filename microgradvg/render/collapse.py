@@ -152,21 +152,22 @@ def _op_edges(flat: Flat) -> int:
 def _label_groups(mode: str, flat: Flat, root_ids: set[int]) -> Grouping:
     """Group by "layer" (and op) or by "neuron", from the parameters' and inputs' labels."""
     order, parents = flat.order, flat.parent.tolist()
-    layers: list[int | None] = []
+    # A node's layer is the deepest of its inputs'; −1 for none (a constant, or built from
+    # constants only), below every layer, so that max() over a node's inputs gives it at
+    # C speed (a scalar neuron's `linear` has hundreds of inputs).
+    layers: list[int] = []
+    layer_of = layers.__getitem__
     keys: list[Key] = []
     e = 0
     for i, (node, count) in enumerate(zip(order, flat.counts.tolist())):
         if count:
-            known = [layers[p] for p in parents[e:e + count] if layers[p] is not None]
+            layer = max(map(layer_of, parents[e:e + count]))
             e += count
-            layer = max(known) if known else None
             layers.append(layer)
             if i in root_ids or mode == "neuron":
                 keys.append(f"#{i}")
             else:
-                where = (
-                    "inputs" if layer == 0 else f"L{layer}" if layer is not None else "constants"
-                )
+                where = "inputs" if layer == 0 else f"L{layer}" if layer >= 0 else "constants"
                 keys.append(f"{where} · {node.op}")
             continue
         match = PARAMETER_LABEL.match(node.label)
@@ -181,7 +182,7 @@ def _label_groups(mode: str, flat: Flat, root_ids: set[int]) -> Grouping:
             layers.append(0)
             keys.append("inputs")
         else:
-            layers.append(None)
+            layers.append(-1)
             keys.append(
                 "constants"
                 if not node.label

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -77,14 +77,15 @@ class Flat:
         # batch, a constant): such an edge carries none, as in the full picture.
         needed = np.fromiter((not is_constant(node) for node in order), bool, len(order))
         slots = np.arange(self.parent.size) - np.repeat(np.cumsum(self.counts) - self.counts, self.counts)
-        passed: list[Any] = [None] * self.parent.size  # no gradient yet, or not asked for
-        for e in np.flatnonzero(wanted & needed[self.parent]).tolist():
+        pulled = np.flatnonzero(wanted & needed[self.parent])
+        passed: list[Any] = []  # None: no gradient yet
+        for e in pulled.tolist():
             child = order[self.child[e]]
             grad = as_array(child.grad)
-            if grad is not None:
-                with np.errstate(all="ignore"):  # NaN and ∞ in, NaN and ∞ drawn
-                    passed[e] = child.factor(int(slots[e])).vjp(grad)
-        size, sign, known = array_gradients(passed)
+            with np.errstate(all="ignore"):  # NaN and ∞ in, NaN and ∞ drawn
+                passed.append(None if grad is None else child.factor(int(slots[e])).vjp(grad))
+        size, sign, known = np.full(self.parent.size, math.nan), np.zeros(self.parent.size), np.zeros(self.parent.size, bool)
+        size[pulled], sign[pulled], known[pulled] = array_gradients(passed)
         return None, size, sign, known
 
 
@@ -97,10 +98,16 @@ def array_gradients(grads: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.nd
     arrays: list[Any] = [None] * count
     rows_of: dict[tuple[int, ...], list[int]] = {}
     for i, grad in enumerate(grads):
-        array = as_array(grad)
-        if array is not None:
-            arrays[i] = array
-            rows_of.setdefault(array.shape, []).append(i)
+        if grad is None:
+            continue
+        # Most are ndarrays already; as_array reads a Tensor's data (not None: grad is not).
+        array: np.ndarray = grad if type(grad) is np.ndarray else cast(np.ndarray, as_array(grad))
+        arrays[i] = array
+        rows = rows_of.get(array.shape)
+        if rows is None:
+            rows_of[array.shape] = [i]
+        else:
+            rows.append(i)
     for rows in rows_of.values():
         matrix = np.array([arrays[i] for i in rows], dtype=float).reshape(len(rows), -1)
         known[rows] = True
