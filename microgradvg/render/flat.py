@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from .nodes import as_array, is_constant, is_scalar
+from .nodes import as_array, is_constant, is_scalar, row_norms
 
 PARENTS, GRAD, LOCAL_DERIVATIVES = (attrgetter(name) for name in ("parents", "grad", "local_derivatives"))
 
@@ -24,7 +24,7 @@ class Flat:
     child's parents in slot order) its `parent` and `child` positions, and for every node its
     gradient's size and sign. A Value graph is read off its nodes by C-level iterators (map,
     chain), with no Python code run per node or edge: a million edges take a tenth of a
-    second. A Tensor graph's gradients are arrays: read shape by shape (`array_gradients`).)"""
+    second. A Tensor graph's gradients are arrays: read shape by shape (`array_gradients`)."""
 
     def __init__(self, order: Sequence[Any]) -> None:
         self.order = order
@@ -84,7 +84,8 @@ class Flat:
             grad = as_array(child.grad)
             with np.errstate(all="ignore"):  # NaN and ∞ in, NaN and ∞ drawn
                 passed.append(None if grad is None else child.factor(int(slots[e])).vjp(grad))
-        size, sign, known = np.full(self.parent.size, math.nan), np.zeros(self.parent.size), np.zeros(self.parent.size, bool)
+        edges = self.parent.size
+        size, sign, known = np.full(edges, math.nan), np.zeros(edges), np.zeros(edges, bool)
         size[pulled], sign[pulled], known[pulled] = array_gradients(passed)
         return None, size, sign, known
 
@@ -119,25 +120,6 @@ def array_gradients(grads: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.nd
         low, high = matrix.min(axis=1), matrix.max(axis=1)
         sign[rows] = np.where(low >= 0, (high > 0).astype(int), -(high <= 0).astype(int))
     return size, sign, known
-
-
-def row_norms(matrix: np.ndarray) -> np.ndarray:
-    """‖row‖ of each row, as `nodes.norm`: scaled by its largest |element| first where the
-    plain norm underflowed or overflowed."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        plain = np.linalg.norm(matrix, axis=1)
-    odd = ~((plain > 1e-150) & (plain < math.inf))
-    if odd.any():
-        magnitudes = np.abs(matrix[odd])
-        largest = magnitudes.max(axis=1)  # NaN if any element is
-        usable = (largest > 0) & np.isfinite(largest)
-        scaled = largest.copy()
-        with np.errstate(invalid="ignore"):
-            scaled[usable] = largest[usable] * np.linalg.norm(
-                magnitudes[usable] / largest[usable, None], axis=1
-            )
-        plain[odd] = scaled
-    return plain
 
 
 @dataclass

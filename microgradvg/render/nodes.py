@@ -13,6 +13,7 @@ import numpy as np
 
 from . import style
 
+TINY = 1e-150  # a norm below this may have lost squares that underflowed: measured scaled
 MAX_LABEL = 60  # characters of a node's own label shown in its box
 
 
@@ -89,7 +90,7 @@ def norm(array: Any) -> float:
     values = np.asarray(array, dtype=float)
     with np.errstate(over="ignore"):  # an overflowed square is scaled below
         plain = float(np.linalg.norm(values))
-    if 1e-150 < plain < math.inf:  # no square that matters underflowed, none overflowed
+    if TINY < plain < math.inf:  # no square that matters underflowed, none overflowed
         return plain
     magnitudes = np.abs(values)
     if magnitudes.size == 0:
@@ -98,6 +99,25 @@ def norm(array: Any) -> float:
     if largest == 0.0 or not math.isfinite(largest):
         return largest
     return largest * float(np.linalg.norm(magnitudes / largest))
+
+
+def row_norms(matrix: np.ndarray) -> np.ndarray:
+    """‖row‖ of each row, as `norm`: scaled by its largest |element| first where the
+    plain norm underflowed or overflowed."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        plain = np.linalg.norm(matrix, axis=1)
+    odd = ~((plain > TINY) & (plain < math.inf))
+    if odd.any():
+        magnitudes = np.abs(matrix[odd])
+        largest = magnitudes.max(axis=1)  # NaN if any element is
+        usable = (largest > 0) & np.isfinite(largest)
+        scaled = largest.copy()
+        with np.errstate(invalid="ignore"):
+            scaled[usable] = largest[usable] * np.linalg.norm(
+                magnitudes[usable] / largest[usable, None], axis=1
+            )
+        plain[odd] = scaled
+    return plain
 
 
 def gradient_sign(grad: Any) -> int:
@@ -136,5 +156,5 @@ def _values(array: np.ndarray) -> str:
 
 __all__ = [
     "as_array", "gradient_magnitude", "gradient_sign", "is_constant", "is_scalar",
-    "node_attributes", "norm",
+    "node_attributes", "norm", "row_norms",
 ]
