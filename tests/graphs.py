@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from microgradvg import Value
+from microgradvg.experiments import exploding_network
 
 
 def tanh_chain(nodes: int) -> tuple[Value, Value]:
@@ -16,20 +17,10 @@ def tanh_chain(nodes: int) -> tuple[Value, Value]:
 
 
 def nielsen_chain(layers: int) -> tuple[Value, Value]:
-    """Nielsen's chain of sigmoid neurons, every w = 100 and every z = 0: (cost C, b¹) after
-    backward, a path of 2 · layers + 4 nodes."""
-    a, first = Value(1.0, "x"), None
-    for layer in range(1, layers + 1):
-        w, b = Value(100.0, f"w{layer}"), Value(-100.0 if layer == 1 else -50.0, f"b{layer}")
-        first = first or b
-        z = Value.linear([w], [a], b)
-        z.label = f"z{layer}"
-        a = z.sigmoid()
-        a.label = f"a{layer}"
-    cost = 0.5 * (a - 0.0) ** 2
-    cost.label = "C"
+    """Nielsen's chain of sigmoid neurons, every w = 100 and every z = 0 (the library's own
+    `exploding_network`): (cost C, b¹) after backward, a path of 2 · layers + 4 nodes."""
+    cost, first = exploding_network(layers)
     cost.backward()
-    assert first is not None
     return cost, first
 
 

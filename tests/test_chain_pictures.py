@@ -66,7 +66,7 @@ def test_the_caption_is_cut_and_the_product_survives_overflow() -> None:
     mantissa = 10 ** (exponent - math.floor(exponent))
     assert f"= {mantissa:.4g}e+{math.floor(exponent)}" in source
     assert "(3,993 more)" in source  # 4,004 factors, 11 written out
-    assert "∂C/∂b1 as a float = inf" in source  # the float total overflowed; the product did not
+    assert "∂C/∂b¹ as a float = inf" in source  # the float total overflowed; the product did not
     assert "#1 (positive)" in source
 
 
