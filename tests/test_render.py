@@ -388,11 +388,23 @@ def test_group_by_neuron_keeps_op_nodes_and_merges_each_neurons_parameters() -> 
 
 def test_a_grouping_asked_for_that_does_not_fit_is_replaced_and_the_caption_says_so() -> None:
     loss = scalar_mlp_loss([4, 4, 1], 3)
+    order = topological_order(loss)
+
+    def by_neuron(node: Value) -> object:  # every op on its own, a neuron's parameters together
+        named = re.match(r"L\d+\.n\d+", node.label)
+        return id(node) if node.parents else named.group(0) if named else "inputs"
+
+    groups = len({by_neuron(node) for node in order})
+    links = len({(by_neuron(parent), by_neuron(child)) for child in order for parent in child.parents})
+    assert min(groups, links) > 10
     source = html.unescape(draw_graph(loss, max_nodes=10, group_by="neuron").source)
-    assert "into 9 groups (by depth" in source  # the automatic choice at max_nodes=10
-    assert "group_by='neuron' makes 30 groups and 44 links between them, over max_nodes=10" in source
-    assert "(pass max_nodes=44 for 'neuron')" in source
-    assert "into 30 groups (by neuron" in draw_graph(loss, max_nodes=44, group_by="neuron").source
+    automatic = html.unescape(draw_graph(loss, max_nodes=10).source)
+    caption = re.search(r"collapsed [^;<]*\)", automatic)
+    assert caption is not None and caption.group(0) in source  # the automatic choice instead
+    assert (f"group_by='neuron' makes {groups} groups and {links} links between them, "
+            "over max_nodes=10") in source
+    assert f"(pass max_nodes={max(groups, links)} for 'neuron')" in source
+    assert f"into {groups} groups (by neuron" in draw_graph(loss, max_nodes=max(groups, links), group_by="neuron").source
 
 
 def test_a_replaced_grouping_is_never_suggested_where_dot_would_not_finish() -> None:
@@ -677,8 +689,9 @@ def test_a_caption_suggests_drawing_every_node_only_where_that_would_happen() ->
     assert "to draw every node" not in draw_graph(deep).source
     assert "(by depth" in draw_graph(deep, max_nodes=49).source
     wide = scalar_mlp_loss([8, 8, 1], 2)  # 143 nodes, shallow: drawn in full at max_nodes=143
-    assert "pass max_nodes=143 (and group_by=&#x27;auto&#x27;) to draw every node" in draw_graph(wide).source
-    assert "collapsed" not in draw_graph(wide, max_nodes=143).source
+    nodes = len(topological_order(wide))
+    assert f"pass max_nodes={nodes} (and group_by=&#x27;auto&#x27;) to draw every node" in draw_graph(wide).source
+    assert "collapsed" not in draw_graph(wide, max_nodes=nodes).source
 
 
 def _hostile_calls() -> list[tuple[str, Any]]:
